@@ -1,0 +1,25 @@
+"""minigrad: a small NumPy autograd framework for learning and prototyping MobileNets."""
+
+from minigrad.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from minigrad.dtypes import bool_, float16, float32, float64, int32, int64, uint8
+from minigrad.ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
+from minigrad.random import manual_seed
+from minigrad.tensor import (
+    Tensor,
+    arange,
+    eye,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,285 @@
+"""The autograd engine: `Function`, `Context`, grad mode and the backward walk.
+
+A `Function` subclass defines `forward(ctx, *arrays, **attrs)` and `backward(ctx, g)` on raw
+NumPy arrays. `Function.apply(*inputs, **attrs)` runs `forward` and, when grad mode is on and
+some input requires grad, records the `Context` as the output's `grad_fn`. The context is the
+graph node: it knows its function, its parent nodes and what was saved for backward.
+
+`run_backward` walks the recorded nodes in reverse topological order (iteratively, so a chain
+of any length works), calls each `backward` exactly once with the sum of its incoming
+gradients, accumulates into leaf `.grad` and frees the saved arrays unless asked to retain them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import traceback
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations are being recorded for backward."""
+    return getattr(_state, "grad_enabled", True)
+
+
+def _is_anomaly_enabled() -> bool:
+    return getattr(_state, "anomaly", False)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager and decorator that sets grad mode and restores it on exit."""
+
+    enabled: bool
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        _state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self._previous
+
+
+class no_grad(_GradMode):
+    """Disable recording: `with minigrad.no_grad(): ...` or `@minigrad.no_grad()`."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Re-enable recording inside a `no_grad` block."""
+
+    enabled = True
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise `FloatingPointError` at the first op whose forward or backward yields NaN or Inf.
+
+    The message names the op's `Function` class and the file and line of user code that
+    created it. Costs one `np.isfinite` pass per op output; use it for debugging only.
+    """
+
+    def __enter__(self) -> None:
+        self._previous = _is_anomaly_enabled()
+        _state.anomaly = True
+
+    def __exit__(self, *exc: object) -> None:
+        _state.anomaly = self._previous
+
+
+def _user_frame() -> str:
+    """'file:line' of the innermost stack frame outside the minigrad package."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if "/minigrad/" not in frame.filename.replace("\\", "/"):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
+
+
+def _check_finite(array: np.ndarray, ctx: Context, where: str) -> None:
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise FloatingPointError(
+            f"detect_anomaly: {ctx.function.__name__} produced NaN or Inf in its {where}; "
+            f"the op was created at {ctx.created_at}"
+        )
+
+
+class _VersionCounter:
+    """How many times a tensor's array was changed in place (shared with its views)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class Context:
+    """The graph node of one `Function` call, handed to its `forward` and `backward`.
+
+    Arrays needed by backward go through `save_for_backward` so they can be freed after use;
+    small attributes (shapes, strides, flags) can be set on the context directly.
+    """
+
+    __slots__ = (
+        "function", "parents", "needs_input_grad", "_saved", "_saved_versions",
+        "_freed", "created_at", "input_shapes", "retained", "__dict__",
+    )
+
+    def __init__(self, function: type[Function], needs_input_grad: tuple[bool, ...]) -> None:
+        self.function = function
+        self.needs_input_grad = needs_input_grad
+        self.parents: tuple[Any, ...] = ()
+        self._saved: tuple[Any, ...] = ()
+        self._saved_versions: list[tuple[_VersionCounter, int]] = []
+        self._freed = False
+        self.created_at = ""
+        self.input_shapes: tuple[tuple[int, ...] | None, ...] = ()
+        self.retained: Any = None
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        if self._freed:
+            raise RuntimeError(
+                f"{self.function.__name__}: trying to backward through the graph a second time "
+                "(its saved arrays were freed); call backward(retain_graph=True) the first time"
+            )
+        for counter, version in self._saved_versions:
+            if counter.value != version:
+                raise RuntimeError(
+                    f"{self.function.__name__}: an array saved for backward was modified in place "
+                    f"after it was saved (version {version} -> {counter.value}); "
+                    "compute the in-place change on a copy, or after backward"
+                )
+        return self._saved
+
+    def free(self) -> None:
+        """Drop the saved arrays; a later backward through this node raises."""
+        if self._saved:
+            self._saved = ()
+            self._freed = True
+
+    def __repr__(self) -> str:
+        return f"<{self.function.__name__}Backward>"
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    Subclasses implement two static methods on NumPy arrays:
+
+    - `forward(ctx, *arrays, **attrs) -> ndarray`: `None` inputs stay `None`;
+    - `backward(ctx, g) -> tuple`: one gradient (or `None`) per positional input, each the
+      shape of its input. Use `ctx.needs_input_grad[i]` to skip gradients nobody needs.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        from minigrad.tensor import Tensor
+
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        record = is_grad_enabled() and any(needs)
+        ctx = Context(cls, needs)
+        out = cls.forward(ctx, *arrays, **attrs)
+        result = Tensor._wrap(out)
+        if _is_anomaly_enabled():
+            ctx.created_at = _user_frame()
+            _check_finite(out, ctx, "forward output")
+        if not record:
+            return result
+        ctx.parents = tuple(_edge(x) if need else None for x, need in zip(inputs, needs))
+        ctx.input_shapes = tuple(x.shape if isinstance(x, Tensor) else None for x in inputs)
+        ctx._saved_versions = _versions_of_saved(ctx._saved, inputs, result)
+        result.requires_grad = True
+        result.grad_fn = ctx
+        return result
+
+
+def _edge(x: Tensor) -> Any:
+    """Where a gradient for `x` goes: its producing node, or the leaf tensor itself."""
+    return x.grad_fn if x.grad_fn is not None else x
+
+
+def _versions_of_saved(saved: tuple[Any, ...], inputs: tuple[Any, ...], out: Tensor) -> list:
+    """Version counters of the input/output tensors whose arrays were saved for backward."""
+    from minigrad.tensor import Tensor
+
+    if not saved:
+        return []
+    owners = [x for x in inputs if isinstance(x, Tensor)] + [out]
+    versions = []
+    for array in saved:
+        for owner in owners:
+            if array is owner.data:
+                versions.append((owner._version, owner._version.value))
+                break
+    return versions
+
+
+def _topological_order(root: Context) -> list[Any]:
+    """Nodes reachable from `root`, each after every node that feeds it a gradient."""
+    order: list[Any] = []
+    visited = {id(root)}
+    stack: list[tuple[Any, Iterator[Any]]] = [(root, iter(root.parents))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if child is not None and id(child) not in visited:
+                visited.add(id(child))
+                if isinstance(child, Context):
+                    stack.append((child, iter(child.parents)))
+                else:
+                    order.append(child)
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
+    """Backpropagate `gradient` from `root` through its graph into the leaves' `.grad`."""
+    grads: dict[int, np.ndarray] = {id(root.grad_fn): gradient}
+    anomaly = _is_anomaly_enabled()
+    for node in _topological_order(root.grad_fn):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if not isinstance(node, Context):
+            node._accumulate_grad(g)
+            continue
+        if node.retained is not None and node.retained() is not None:
+            node.retained()._accumulate_grad(g)
+        input_grads = node.function.backward(node, g)
+        if not retain_graph:
+            node.free()
+        _send_grads(node, input_grads, grads, anomaly)
+
+
+def _send_grads(node: Context, input_grads: Any, grads: dict[int, np.ndarray], anomaly: bool) -> None:
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    name = node.function.__name__
+    if len(input_grads) != len(node.parents):
+        raise RuntimeError(f"{name}.backward returned {len(input_grads)} gradients, "
+                           f"expected {len(node.parents)}")
+    for parent, dx, shape in zip(node.parents, input_grads, node.input_shapes):
+        if parent is None or dx is None:
+            continue
+        if dx.shape != shape:
+            raise RuntimeError(f"{name}.backward returned a gradient of shape {dx.shape} "
+                               f"for an input of shape {shape}")
+        if anomaly:
+            _check_finite(dx, node, "backward (gradient of an input)")
+        key = id(parent)
+        grads[key] = dx if key not in grads else grads[key] + dx
+
+
+def wraps_no_grad(fn: Callable) -> Callable:
+    """Decorator: run `fn` with grad mode off (used by optimizers and init functions)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with no_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,610 @@
+"""`Tensor`: one NumPy array plus what autograd needs (`requires_grad`, `grad`, `grad_fn`).
+
+Arithmetic, reductions, shape ops and activations are methods that call the ops in
+`minigrad.ops`; creation helpers (`tensor`, `zeros`, `randn`, ...) live at the bottom.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad import autograd
+from minigrad.dtypes import DTypeLike, as_array, resolve_dtype
+from minigrad.random import generator
+
+Scalar = int | float
+TensorLike = Any
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for backward.
+
+    Args:
+        data: array-like; Python floats become float32, ndarrays keep their dtype.
+        dtype: optional NumPy dtype, name (`'float64'`) or `minigrad.float64`.
+        requires_grad: accumulate a gradient in `.grad` when `backward()` reaches this tensor.
+
+    `.data` is the underlying `np.ndarray`.
+    """
+
+    __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
+
+    def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = as_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.grad_fn: autograd.Context | None = None
+        self._version = autograd._VersionCounter()
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, array: np.ndarray) -> Tensor:
+        """A new tensor around `array` without copying or converting it."""
+        out = cls.__new__(cls)
+        out.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        out.grad = None
+        out.grad_fn = None
+        out._version = autograd._VersionCounter()
+        out._requires_grad = False
+        return out
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"requires_grad: only floating point tensors can require gradients, "
+                f"got dtype {self.data.dtype}"
+            )
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; "
+                               "use detach()")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` on the next backward."""
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
+
+    # ---- autograd
+
+    def backward(self, gradient: TensorLike = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`.
+
+        Args:
+            gradient: upstream gradient, the shape of `self`; optional for scalars only.
+            retain_graph: keep saved arrays so that the graph can be walked again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
+                               "set requires_grad=True on the inputs you want gradients for")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward: grad can be implicitly created only for scalar "
+                                   f"outputs; got shape {self.shape}, pass gradient=")
+            g = np.ones_like(self.data)
+        else:
+            g = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                           dtype=self.data.dtype)
+            if g.shape != self.shape:
+                raise ValueError(f"backward: gradient has shape {g.shape}, "
+                                 f"the tensor has shape {self.shape}")
+        if self.grad_fn is None:
+            self._accumulate_grad(g)
+            return
+        autograd.run_backward(self, g, retain_graph=retain_graph)
+
+    def _accumulate_grad(self, g: np.ndarray) -> None:
+        if self.grad is None:
+            # a copy: the same array may be handed to several leaves or kept by the caller
+            self.grad = Tensor._wrap(g.astype(self.data.dtype, copy=True))
+        else:
+            self.grad = Tensor._wrap(self.grad.data + g)
+
+    def detach(self) -> Tensor:
+        """The same array, cut from the graph."""
+        out = Tensor._wrap(self.data)
+        out._version = self._version
+        return out
+
+    def zero_(self) -> Tensor:
+        self.data[...] = 0
+        self._bump_version()
+        return self
+
+    def fill_(self, value: Scalar) -> Tensor:
+        self.data[...] = value
+        self._bump_version()
+        return self
+
+    def copy_(self, source: TensorLike) -> Tensor:
+        src = source.data if isinstance(source, Tensor) else np.asarray(source)
+        np.copyto(self.data, np.broadcast_to(src, self.shape), casting="unsafe")
+        self._bump_version()
+        return self
+
+    def _bump_version(self) -> None:
+        self._version.value += 1
+
+    def _check_inplace(self, op: str) -> None:
+        if autograd.is_grad_enabled() and self.requires_grad and self.is_leaf:
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
+                               "in-place operation; wrap it in `with minigrad.no_grad():`")
+
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
+        self._check_inplace("__setitem__")
+        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._bump_version()
+
+    def _inplace(self, name: str, other: TensorLike, ufunc: np.ufunc) -> Tensor:
+        self._check_inplace(name)
+        if self.grad_fn is not None and autograd.is_grad_enabled():
+            raise RuntimeError(f"{name}: in-place ops on tensors in a graph are not supported; "
+                               "use the out-of-place operator")
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data,
+              casting="same_kind")
+        self._bump_version()
+        return self
+
+    def add_(self, other: TensorLike, alpha: Scalar = 1) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return self._inplace("add_", other * alpha if alpha != 1 else other, np.add)
+
+    def sub_(self, other: TensorLike) -> Tensor:
+        return self._inplace("sub_", other, np.subtract)
+
+    def mul_(self, other: TensorLike) -> Tensor:
+        return self._inplace("mul_", other, np.multiply)
+
+    def div_(self, other: TensorLike) -> Tensor:
+        return self._inplace("div_", other, np.divide)
+
+    # ---- plain properties
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("numpy: cannot call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self.data
+
+    def item(self) -> Scalar:
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype != np.float32:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def to(self, dtype: DTypeLike) -> Tensor:
+        return self.type(dtype)
+
+    def type(self, dtype: DTypeLike) -> Tensor:
+        from minigrad.ops.elementwise import cast
+
+        return cast(self, resolve_dtype(dtype))
+
+    def float(self) -> Tensor:
+        return self.type(np.float32)
+
+    def double(self) -> Tensor:
+        return self.type(np.float64)
+
+    def long(self) -> Tensor:
+        return self.type(np.int64)
+
+    def clone(self) -> Tensor:
+        from minigrad.ops.elementwise import clone
+
+        return clone(self)
+
+    # ---- arithmetic (minigrad.ops.elementwise)
+
+    def __add__(self, other: TensorLike) -> Tensor:
+        return _ew().add(self, other)
+
+    def __radd__(self, other: TensorLike) -> Tensor:
+        return _ew().add(other, self)
+
+    def __sub__(self, other: TensorLike) -> Tensor:
+        return _ew().sub(self, other)
+
+    def __rsub__(self, other: TensorLike) -> Tensor:
+        return _ew().sub(other, self)
+
+    def __mul__(self, other: TensorLike) -> Tensor:
+        return _ew().mul(self, other)
+
+    def __rmul__(self, other: TensorLike) -> Tensor:
+        return _ew().mul(other, self)
+
+    def __truediv__(self, other: TensorLike) -> Tensor:
+        return _ew().div(self, other)
+
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
+        return _ew().div(other, self)
+
+    def __pow__(self, other: TensorLike) -> Tensor:
+        return _ew().pow(self, other)
+
+    def __rpow__(self, other: TensorLike) -> Tensor:
+        return _ew().pow(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ew().neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _ew().abs(self)
+
+    def __matmul__(self, other: TensorLike) -> Tensor:
+        from minigrad.ops.matmul import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
+        from minigrad.ops.matmul import matmul
+
+        return matmul(other, self)
+
+    def __eq__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return _ew().compare(np.equal, self, other)
+
+    def __ne__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return _ew().compare(np.not_equal, self, other)
+
+    def __lt__(self, other: TensorLike) -> Tensor:
+        return _ew().compare(np.less, self, other)
+
+    def __le__(self, other: TensorLike) -> Tensor:
+        return _ew().compare(np.less_equal, self, other)
+
+    def __gt__(self, other: TensorLike) -> Tensor:
+        return _ew().compare(np.greater, self, other)
+
+    def __ge__(self, other: TensorLike) -> Tensor:
+        return _ew().compare(np.greater_equal, self, other)
+
+    def add(self, other: TensorLike) -> Tensor:
+        return _ew().add(self, other)
+
+    def sub(self, other: TensorLike) -> Tensor:
+        return _ew().sub(self, other)
+
+    def mul(self, other: TensorLike) -> Tensor:
+        return _ew().mul(self, other)
+
+    def div(self, other: TensorLike) -> Tensor:
+        return _ew().div(self, other)
+
+    def pow(self, exponent: TensorLike) -> Tensor:
+        return _ew().pow(self, exponent)
+
+    def neg(self) -> Tensor:
+        return _ew().neg(self)
+
+    def exp(self) -> Tensor:
+        return _ew().exp(self)
+
+    def log(self) -> Tensor:
+        return _ew().log(self)
+
+    def sqrt(self) -> Tensor:
+        return _ew().sqrt(self)
+
+    def abs(self) -> Tensor:
+        return _ew().abs(self)
+
+    def clip(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+        return _ew().clip(self, min, max)
+
+    clamp = clip
+
+    def maximum(self, other: TensorLike) -> Tensor:
+        return _ew().maximum(self, other)
+
+    def minimum(self, other: TensorLike) -> Tensor:
+        return _ew().minimum(self, other)
+
+    def relu(self) -> Tensor:
+        from minigrad.ops.activation import relu
+
+        return relu(self)
+
+    def sigmoid(self) -> Tensor:
+        from minigrad.ops.activation import sigmoid
+
+        return sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        from minigrad.ops.activation import tanh
+
+        return tanh(self)
+
+    def softmax(self, dim: int) -> Tensor:
+        from minigrad.ops.activation import softmax
+
+        return softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        from minigrad.ops.activation import log_softmax
+
+        return log_softmax(self, dim)
+
+    # ---- reductions (minigrad.ops.reduce)
+
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        from minigrad.ops.reduce import sum
+
+        return sum(self, dim, keepdim)
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        from minigrad.ops.reduce import mean
+
+        return mean(self, dim, keepdim)
+
+    def var(self, dim: int | Sequence[int] | None = None, correction: int = 1,
+            keepdim: bool = False, unbiased: bool | None = None) -> Tensor:
+        from minigrad.ops.reduce import var
+
+        if unbiased is not None:
+            correction = int(unbiased)
+        return var(self, dim, correction=correction, keepdim=keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        from minigrad.ops.reduce import max
+
+        return max(self, dim, keepdim)
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        from minigrad.ops.reduce import min
+
+        return min(self, dim, keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        from minigrad.ops.reduce import argmax
+
+        return argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        from minigrad.ops.reduce import argmin
+
+        return argmin(self, dim, keepdim)
+
+    # ---- shape and indexing (minigrad.ops.shape)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        from minigrad.ops.shape import reshape
+
+        return reshape(self, _shape_args(shape))
+
+    def view(self, *shape: Any) -> Tensor:
+        from minigrad.ops.shape import reshape
+
+        return reshape(self, _shape_args(shape))
+
+    def permute(self, *dims: Any) -> Tensor:
+        from minigrad.ops.shape import permute
+
+        return permute(self, _shape_args(dims))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        from minigrad.ops.shape import transpose
+
+        return transpose(self, dim0, dim1)
+
+    @property
+    def T(self) -> Tensor:
+        from minigrad.ops.shape import permute
+
+        return permute(self, tuple(reversed(range(self.ndim))))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        from minigrad.ops.shape import flatten
+
+        return flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        from minigrad.ops.shape import squeeze
+
+        return squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        from minigrad.ops.shape import unsqueeze
+
+        return unsqueeze(self, dim)
+
+    def expand(self, *shape: Any) -> Tensor:
+        from minigrad.ops.shape import expand
+
+        return expand(self, _shape_args(shape))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        from minigrad.ops.shape import getitem
+
+        return getitem(self, index)
+
+
+def _ew():
+    from minigrad.ops import elementwise
+
+    return elementwise
+
+
+def _shape_args(args: tuple) -> tuple:
+    """Accept both `x.reshape(2, 3)` and `x.reshape((2, 3))`."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _index(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor from array-like `data` (always a copy, as `torch.tensor`)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    array = as_array(data, dtype)
+    return Tensor(array.copy() if array is data else array, requires_grad=requires_grad)
+
+
+def _creation(array: np.ndarray, dtype: DTypeLike, requires_grad: bool) -> Tensor:
+    return Tensor(array.astype(resolve_dtype(dtype) or np.float32, copy=False),
+                  requires_grad=requires_grad)
+
+
+def _size(shape: tuple) -> tuple[int, ...]:
+    shape = _shape_args(shape)
+    if any(not isinstance(s, (int, np.integer)) or s < 0 for s in shape):
+        raise ValueError(f"tensor creation: sizes must be non-negative ints, got {shape}")
+    return tuple(int(s) for s in shape)
+
+
+def zeros(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _creation(np.zeros(_size(shape)), dtype, requires_grad)
+
+
+def ones(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _creation(np.ones(_size(shape)), dtype, requires_grad)
+
+
+def full(shape: Sequence[int], fill_value: Scalar, dtype: DTypeLike = None,
+         requires_grad: bool = False) -> Tensor:
+    return _creation(np.full(_size(tuple(shape)), fill_value), dtype, requires_grad)
+
+
+def randn(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from minigrad's seeded generator."""
+    return _creation(generator().standard_normal(_size(shape)), dtype, requires_grad)
+
+
+def rand(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples from minigrad's seeded generator."""
+    return _creation(generator().random(_size(shape)), dtype, requires_grad)
+
+
+def randint(low: int, high: int, size: Sequence[int], dtype: DTypeLike = None) -> Tensor:
+    return Tensor(generator().integers(low, high, _size(tuple(size))).astype(
+        resolve_dtype(dtype) or np.int64))
+
+
+def arange(start: Scalar, end: Scalar | None = None, step: Scalar = 1,
+           dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Like torch.arange: integer arguments give int64, any float gives float32."""
+    if end is None:
+        start, end = 0, start
+    array = np.arange(start, end, step)
+    if dtype is None and array.dtype.kind == "f":
+        dtype = np.float32
+    return Tensor(array if dtype is None else array.astype(resolve_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: DTypeLike = None,
+        requires_grad: bool = False) -> Tensor:
+    return _creation(np.eye(n, m), dtype, requires_grad)
+
+
+def _like(x: Tensor, array: np.ndarray, dtype: DTypeLike, requires_grad: bool) -> Tensor:
+    return Tensor(array.astype(resolve_dtype(dtype) or x.dtype, copy=False),
+                  requires_grad=requires_grad)
+
+
+def zeros_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, np.zeros(x.shape), dtype, requires_grad)
+
+
+def ones_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, np.ones(x.shape), dtype, requires_grad)
+
+
+def full_like(x: Tensor, fill_value: Scalar, dtype: DTypeLike = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(x, np.full(x.shape, fill_value), dtype, requires_grad)
+
+
+def randn_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, generator().standard_normal(x.shape), dtype, requires_grad)
+
+
+def rand_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, generator().random(x.shape), dtype, requires_grad)
