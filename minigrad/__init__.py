@@ -2,6 +2,7 @@
 
 from minigrad.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from minigrad.dtypes import bool_, float16, float32, float64, int32, int64, uint8
+from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
 from minigrad.random import manual_seed
 from minigrad.tensor import (
@@ -21,5 +22,6 @@ from minigrad.tensor import (
     zeros,
     zeros_like,
 )
+from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_torch
 
 __version__ = "0.1.0"

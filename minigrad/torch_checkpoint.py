@@ -1,0 +1,99 @@
+"""Read and write PyTorch `.pth` checkpoints with NumPy only: torch is never imported.
+
+`load_torch` reads what `torch.save` writes (the zip format and the legacy one) through an
+allow-listed unpickler, so a hostile file cannot run code; `save_torch` writes the zip format.
+See docs/interop.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from minigrad.interop.torch_legacy import read_legacy_checkpoint
+from minigrad.interop.torch_storage import CheckpointFormatError
+from minigrad.interop.torch_unpickler import UnsafeCheckpointError
+from minigrad.interop.torch_writer import zip_checkpoint
+from minigrad.interop.torch_zip import read_zip_checkpoint
+
+__all__ = ["load_torch", "save_torch", "UnsafeCheckpointError"]
+
+PathOrFile = str | os.PathLike | BinaryIO
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTO = b"\x80"  # pickles of protocol 2+ open with PROTO; the legacy format is one
+
+
+def load_torch(f: PathOrFile) -> Any:
+    """Load an object saved with `torch.save`, each tensor as a NumPy array.
+
+    A state dict comes back as a dict (an OrderedDict when torch saved one) of arrays; a
+    checkpoint that wraps one (`{'state_dict': ..., 'epoch': 3}`) keeps its nesting and its
+    plain Python values. Dtypes are kept, except bfloat16, which becomes float32 (NumPy has
+    none). Each array is a fresh copy, even where torch tensors shared a storage.
+
+    Only what a plain state dict needs is unpickled (tensors, storages, OrderedDict,
+    torch.Size, dtypes); any other global raises `UnsafeCheckpointError` before it runs.
+
+    Args:
+        f: a path, or a binary file object opened for reading.
+
+    Raises:
+        UnsafeCheckpointError: the pickle names a global outside the allow-list.
+        ValueError: the file is not a torch checkpoint, or is truncated or corrupt.
+    """
+    data, source = _read(f)
+    try:
+        return _parse(data)
+    except UnsafeCheckpointError as exc:
+        raise UnsafeCheckpointError(f"load_torch: {source}: {exc}") from None
+    except CheckpointFormatError as exc:
+        raise ValueError(f"load_torch: {source}: {exc}") from exc
+
+
+def save_torch(obj: Mapping[str, Any], f: PathOrFile) -> None:
+    """Save a state dict (or a checkpoint dict) in torch's zip format, without torch.
+
+    `torch.load(f, weights_only=True)` returns the same structure with each array or Tensor
+    as a torch tensor of its dtype. Values may be arrays, minigrad Tensors, numbers, strings,
+    bytes, None, and dicts (OrderedDicts stay OrderedDicts), lists and tuples of them.
+
+    Args:
+        obj: the object to save, usually `model.state_dict()`.
+        f: a path, or a binary file object opened for writing.
+
+    Raises:
+        TypeError: a value or array dtype torch cannot hold (raised before the file is touched).
+    """
+    if not hasattr(f, "write") and not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"save_torch: expected a path or a binary file, got {type(f).__name__}")
+    data = zip_checkpoint(obj)
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        Path(f).write_bytes(data)
+
+
+def _read(f: PathOrFile) -> tuple[bytes, str]:
+    if hasattr(f, "read"):
+        data = f.read()
+        if not isinstance(data, bytes):
+            raise TypeError("load_torch: the file must be opened in binary mode ('rb')")
+        return data, repr(getattr(f, "name", "<file object>"))
+    if not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"load_torch: expected a path or a binary file, got {type(f).__name__}")
+    return Path(f).read_bytes(), repr(os.fspath(f))
+
+
+def _parse(data: bytes) -> Any:
+    if data.startswith(_ZIP_MAGIC):
+        return read_zip_checkpoint(data)
+    if data.startswith(_PICKLE_PROTO):
+        return read_legacy_checkpoint(data)
+    if data[257:262] == b"ustar":
+        raise CheckpointFormatError("this is the tar format of torch before 0.4, which is not "
+                                    "supported; re-save it with a recent torch")
+    raise CheckpointFormatError(f"not a torch checkpoint: it starts with {data[:8]!r}, "
+                                f"neither a zip archive nor a pickle")
