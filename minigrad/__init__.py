@@ -4,6 +4,8 @@ from minigrad.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_g
 from minigrad.dtypes import bool_, float16, float32, float64, int32, int64, uint8
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
+from minigrad.ops.matmul import matmul
+from minigrad.ops.shape import cat, stack
 from minigrad.random import manual_seed
 from minigrad.tensor import (
     Tensor,

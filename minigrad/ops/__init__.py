@@ -1,1 +1,1 @@
-"""Differentiable ops, one module per family; each op is a `Function` with a hand-written backward."""
+"""Differentiable ops, one module per family; each op a `Function` with a hand-written backward."""

@@ -6,7 +6,8 @@ output. Backward of every binary op is `unbroadcast(partial * g, input.shape)`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,8 @@ class Div(Function):
 class Pow(Function):
     """y = a ** b.  Backward: da = g * b * a^(b-1), db = g * y * log(a).
 
-    Kink: db is taken as 0 where a = 0 (torch's value; log(0) would give NaN).
+    Kinks: db is taken as 0 where a = 0 (torch's value; log(0) would give NaN), and da as 0
+    where b = 0 (torch's value; 0 * a^(-1) is NaN at a = 0).
     """
 
     @staticmethod
@@ -132,7 +134,9 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         da = db = None
         if ctx.needs_input_grad[0]:
-            da = unbroadcast(g * b * np.power(a, b - 1), np.shape(a))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # b = 0 gives da = 0 even at a = 0, where a^(b-1) is inf (torch's value)
+                da = unbroadcast(np.where(b == 0, 0, g * b * np.power(a, b - 1)), np.shape(a))
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
@@ -248,7 +252,7 @@ class Minimum(Function):
 
 
 class Clip(Function):
-    """y = min(max(x, lo), hi).  Backward: dx = g * [lo <= x <= hi] (torch keeps g at the bounds)."""
+    """y = min(max(x, lo), hi).  Backward: dx = g * [lo <= x <= hi] (torch: g passes at bounds)."""
 
     @staticmethod
     def forward(ctx: Context, x, lo=None, hi=None):
