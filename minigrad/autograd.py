@@ -16,7 +16,8 @@ import contextlib
 import functools
 import threading
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -255,7 +256,8 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False)
         _send_grads(node, input_grads, grads, anomaly)
 
 
-def _send_grads(node: Context, input_grads: Any, grads: dict[int, np.ndarray], anomaly: bool) -> None:
+def _send_grads(node: Context, input_grads: Any, grads: dict[int, np.ndarray],
+                anomaly: bool) -> None:
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     name = node.function.__name__

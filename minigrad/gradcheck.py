@@ -12,7 +12,7 @@ or, in `fast_mode`, along one random direction `v`: `vᵀ·dL/dx` against
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

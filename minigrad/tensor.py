@@ -7,7 +7,8 @@ Arithmetic, reductions, shape ops and activations are methods that call the ops 
 from __future__ import annotations
 
 import weakref
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -124,16 +125,19 @@ class Tensor:
         return out
 
     def zero_(self) -> Tensor:
+        self._check_writeable("zero_")
         self.data[...] = 0
         self._bump_version()
         return self
 
     def fill_(self, value: Scalar) -> Tensor:
+        self._check_writeable("fill_")
         self.data[...] = value
         self._bump_version()
         return self
 
     def copy_(self, source: TensorLike) -> Tensor:
+        self._check_writeable("copy_")
         src = source.data if isinstance(source, Tensor) else np.asarray(source)
         np.copyto(self.data, np.broadcast_to(src, self.shape), casting="unsafe")
         self._bump_version()
@@ -142,7 +146,13 @@ class Tensor:
     def _bump_version(self) -> None:
         self._version.value += 1
 
+    def _check_writeable(self, op: str) -> None:
+        if not self.data.flags.writeable:
+            raise RuntimeError(f"{op}: this tensor is a read-only broadcast view (from expand); "
+                               "call .clone() before changing it in place")
+
     def _check_inplace(self, op: str) -> None:
+        self._check_writeable(op)
         if autograd.is_grad_enabled() and self.requires_grad and self.is_leaf:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
                                "in-place operation; wrap it in `with minigrad.no_grad():`")
@@ -206,7 +216,8 @@ class Tensor:
 
     def item(self) -> Scalar:
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+            raise ValueError(f"item: only one-element tensors can be converted, "
+                             f"got shape {self.shape}")
         return self.data.item()
 
     def tolist(self) -> Any:

@@ -3,7 +3,7 @@ and against float64 finite differences with NumPy only (through `minigrad.gradch
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -24,7 +24,8 @@ def to_torch(arrays: Sequence[np.ndarray], requires_grad: bool = True) -> list[t
 def assert_close(actual, expected, atol: float = 1e-10, rtol: float = 1e-7, name: str = "") -> None:
     actual = actual.data if isinstance(actual, Tensor) else np.asarray(actual)
     expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
-    assert actual.shape == tuple(expected.shape), f"{name}: shape {actual.shape} != {expected.shape}"
+    assert actual.shape == tuple(expected.shape), \
+        f"{name}: shape {actual.shape} != {expected.shape}"
     np.testing.assert_allclose(actual, expected, atol=atol, rtol=rtol, err_msg=name)
 
 
