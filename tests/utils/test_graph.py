@@ -1,0 +1,64 @@
+"""`to_dot`: op names, shapes, parameter names and edges of a recorded graph."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import minigrad
+from minigrad.models import InvertedResidual
+from minigrad.utils import to_dot
+
+
+def labels_and_edges(dot: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    labels = dict(re.findall(r'^\s+(\w+) \[label="([^"]*)"', dot, flags=re.M))
+    edges = re.findall(r"^\s+(\w+) -> (\w+);", dot, flags=re.M)
+    return labels, edges
+
+
+def test_to_dot_draws_ops_leaves_and_edges():
+    a = minigrad.tensor([[1.0, 2.0]], requires_grad=True)
+    b = minigrad.tensor([[3.0], [4.0]], requires_grad=True)
+    y = (a * b + a).exp()
+    labels, edges = labels_and_edges(to_dot(y, params={"a": a}))
+    by_label = {v.split("\\n")[0]: k for k, v in labels.items()}
+    assert set(by_label) == {"Exp", "Add", "Mul", "a", "tensor", "output"}
+    assert labels[by_label["Mul"]] == "Mul\\n(2, 2)"
+    assert labels[by_label["a"]] == "a\\n(1, 2)"
+    expected = {("a", "Mul"), ("tensor", "Mul"), ("Mul", "Add"), ("a", "Add"), ("Add", "Exp"),
+                ("Exp", "output")}
+    named = {(labels[s].split("\\n")[0], labels[t].split("\\n")[0]) for s, t in edges}
+    assert named == expected and len(edges) == 6
+
+
+def test_to_dot_names_the_parameters_of_a_block():
+    block = InvertedResidual(4, 4, 1, 2)
+    x = minigrad.randn(1, 4, 5, 5, requires_grad=True)
+    dot = to_dot(block(x), params=dict(block.named_parameters()))
+    for name, p in block.named_parameters():
+        assert f'"{name}\\n({", ".join(map(str, p.shape))})"' in dot
+    labels, edges = labels_and_edges(dot)
+    ops = [v.split("\\n")[0] for v in labels.values()]
+    assert ops.count("PointwiseConv2d") == 2 and ops.count("DepthwiseConv2d") == 1
+    assert ops.count("ReLU6Function") == 2 and "Add" in ops
+    assert dot.startswith('digraph "autograd" {') and dot.rstrip().endswith("}")
+
+
+def test_to_dot_walks_long_chains_without_recursion():
+    x = minigrad.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0
+    labels, edges = labels_and_edges(to_dot(y))
+    assert len(labels) == 5002 and len(edges) == 5001
+
+
+def test_to_dot_of_a_leaf_is_one_node():
+    labels, edges = labels_and_edges(to_dot(minigrad.zeros(2, 3)))
+    assert sorted(labels.values()) == ["output\\n(2, 3)", "tensor\\n(2, 3)"] and len(edges) == 1
+
+
+def test_to_dot_rejects_non_tensors():
+    with pytest.raises(TypeError, match="^to_dot: "):
+        to_dot([1.0])
