@@ -65,7 +65,8 @@ def init_weights(model: nn.Module) -> None:
             init.zeros_(m.bias)
 
 
-def check_builder_args(name: str, num_classes: int, width_mult: float, dropout: float) -> None:
+def check_builder_args(name: str, num_classes: int, width_mult: float, dropout: float,
+                       in_channels: int) -> None:
     """The builders' shared argument checks, raised before any layer is built."""
     if isinstance(num_classes, bool) or not isinstance(num_classes, int):
         raise TypeError(f"{name}: num_classes must be an int, got {type(num_classes).__name__}")
@@ -79,6 +80,8 @@ def check_builder_args(name: str, num_classes: int, width_mult: float, dropout: 
         raise TypeError(f"{name}: dropout must be a number, got {type(dropout).__name__}")
     if not 0.0 <= dropout <= 1.0:
         raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+        raise ValueError(f"{name}: in_channels must be an int >= 1, got {in_channels!r}")
 
 
 def first_stride_to_one(strides: list[int]) -> list[int]:

@@ -64,18 +64,20 @@ class MobileNetV1(nn.Module):
         width_mult: scales every layer's channels (rounded to a multiple of 8).
         small_input: stem stride 1 and the first stride-2 block at stride 1 (32×32 -> 4×4).
         dropout: probability of the dropout before the classifier.
+        in_channels: channels of the input images (3 for RGB, 1 for grayscale digits).
 
-    Shape: (N, 3, H, W) -> (N, num_classes).
+    Shape: (N, in_channels, H, W) -> (N, num_classes).
     """
 
     def __init__(self, num_classes: int = 1000, width_mult: float = 1.0,
-                 small_input: bool = False, dropout: float = 0.0) -> None:
+                 small_input: bool = False, dropout: float = 0.0,
+                 in_channels: int = 3) -> None:
         super().__init__()
         strides = [s for _, s in _BLOCKS]
         if small_input:
             strides = first_stride_to_one(strides)
         channels = _make_divisible(32 * width_mult)
-        layers = [Conv2dNormActivation(3, channels, 3, 1 if small_input else 2,
+        layers = [Conv2dNormActivation(in_channels, channels, 3, 1 if small_input else 2,
                                        activation_layer=nn.ReLU)]
         for (c, _), s in zip(_BLOCKS, strides):
             out_channels = _make_divisible(c * width_mult)
@@ -93,7 +95,7 @@ class MobileNetV1(nn.Module):
 
 
 def mobilenet_v1(num_classes: int = 1000, width_mult: float = 1.0, small_input: bool = False,
-                 dropout: float = 0.0) -> MobileNetV1:
+                 dropout: float = 0.0, in_channels: int = 3) -> MobileNetV1:
     """MobileNet V1; 4,231,976 parameters at width 1.0 with 1000 classes."""
-    check_builder_args("mobilenet_v1", num_classes, width_mult, dropout)
-    return MobileNetV1(num_classes, width_mult, small_input, dropout)
+    check_builder_args("mobilenet_v1", num_classes, width_mult, dropout, in_channels)
+    return MobileNetV1(num_classes, width_mult, small_input, dropout, in_channels)

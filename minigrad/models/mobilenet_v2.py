@@ -75,19 +75,22 @@ class MobileNetV2(nn.Module):
             1×1 conv keeps at least 1280 channels.
         small_input: stem stride 1 and the first stride-2 stage at stride 1 (32×32 -> 4×4).
         dropout: probability of the dropout before the classifier.
+        in_channels: channels of the input images (3 for RGB, 1 for grayscale digits).
 
-    Shape: (N, 3, H, W) -> (N, num_classes).
+    Shape: (N, in_channels, H, W) -> (N, num_classes).
     """
 
     def __init__(self, num_classes: int = 1000, width_mult: float = 1.0,
-                 small_input: bool = False, dropout: float = 0.2) -> None:
+                 small_input: bool = False, dropout: float = 0.2,
+                 in_channels: int = 3) -> None:
         super().__init__()
         stage_strides = [s for _, _, _, s in _SETTING]
         if small_input:
             stage_strides = first_stride_to_one(stage_strides)
         channels = _make_divisible(32 * width_mult)
         self.last_channel = _make_divisible(1280 * max(1.0, width_mult))
-        layers: list[nn.Module] = [Conv2dNormActivation(3, channels, 3, 1 if small_input else 2)]
+        stem = Conv2dNormActivation(in_channels, channels, 3, 1 if small_input else 2)
+        layers: list[nn.Module] = [stem]
         for (t, c, n, _), s in zip(_SETTING, stage_strides):
             out_channels = _make_divisible(c * width_mult)
             for i in range(n):
@@ -107,7 +110,7 @@ class MobileNetV2(nn.Module):
 
 
 def mobilenet_v2(num_classes: int = 1000, width_mult: float = 1.0, small_input: bool = False,
-                 dropout: float = 0.2) -> MobileNetV2:
+                 dropout: float = 0.2, in_channels: int = 3) -> MobileNetV2:
     """MobileNet V2; 3,504,872 parameters at width 1.0 with 1000 classes."""
-    check_builder_args("mobilenet_v2", num_classes, width_mult, dropout)
-    return MobileNetV2(num_classes, width_mult, small_input, dropout)
+    check_builder_args("mobilenet_v2", num_classes, width_mult, dropout, in_channels)
+    return MobileNetV2(num_classes, width_mult, small_input, dropout, in_channels)

@@ -156,22 +156,22 @@ class MobileNetV3(nn.Module):
     Args:
         setting: one `_Row` per block (channels before the width multiplier).
         last_channel: width of the classifier's hidden layer before the width multiplier.
-        num_classes, width_mult, small_input, dropout: as the builders.
+        num_classes, width_mult, small_input, dropout, in_channels: as the builders.
 
-    Shape: (N, 3, H, W) -> (N, num_classes).
+    Shape: (N, in_channels, H, W) -> (N, num_classes).
     """
 
     def __init__(self, setting: list[_Row], last_channel: int, num_classes: int = 1000,
                  width_mult: float = 1.0, small_input: bool = False,
-                 dropout: float = 0.2) -> None:
+                 dropout: float = 0.2, in_channels: int = 3) -> None:
         super().__init__()
         rows = [_scaled(row, width_mult) for row in setting]
         if small_input:
             strides = first_stride_to_one([row.stride for row in rows])
             rows = [row._replace(stride=s) for row, s in zip(rows, strides)]
         layers: list[nn.Module] = [Conv2dNormActivation(
-            3, rows[0].input_channels, 3, 1 if small_input else 2, norm_layer=_BatchNormV3,
-            activation_layer=nn.Hardswish)]
+            in_channels, rows[0].input_channels, 3, 1 if small_input else 2,
+            norm_layer=_BatchNormV3, activation_layer=nn.Hardswish)]
         layers += [InvertedResidualV3(*row) for row in rows]
         last_conv = 6 * rows[-1].out_channels
         layers.append(Conv2dNormActivation(rows[-1].out_channels, last_conv, 1,
@@ -199,14 +199,16 @@ def _scaled(row: _Row, width_mult: float) -> _Row:
 
 
 def mobilenet_v3_small(num_classes: int = 1000, width_mult: float = 1.0,
-                       small_input: bool = False, dropout: float = 0.2) -> MobileNetV3:
+                       small_input: bool = False, dropout: float = 0.2,
+                       in_channels: int = 3) -> MobileNetV3:
     """MobileNet V3-small; 2,542,856 parameters at width 1.0 with 1000 classes."""
-    check_builder_args("mobilenet_v3_small", num_classes, width_mult, dropout)
-    return MobileNetV3(_SMALL, 1024, num_classes, width_mult, small_input, dropout)
+    check_builder_args("mobilenet_v3_small", num_classes, width_mult, dropout, in_channels)
+    return MobileNetV3(_SMALL, 1024, num_classes, width_mult, small_input, dropout, in_channels)
 
 
 def mobilenet_v3_large(num_classes: int = 1000, width_mult: float = 1.0,
-                       small_input: bool = False, dropout: float = 0.2) -> MobileNetV3:
+                       small_input: bool = False, dropout: float = 0.2,
+                       in_channels: int = 3) -> MobileNetV3:
     """MobileNet V3-large; 5,483,032 parameters at width 1.0 with 1000 classes."""
-    check_builder_args("mobilenet_v3_large", num_classes, width_mult, dropout)
-    return MobileNetV3(_LARGE, 1280, num_classes, width_mult, small_input, dropout)
+    check_builder_args("mobilenet_v3_large", num_classes, width_mult, dropout, in_channels)
+    return MobileNetV3(_LARGE, 1280, num_classes, width_mult, small_input, dropout, in_channels)
