@@ -88,11 +88,20 @@ def test_small_input_ends_at_4x4(name):
     ({"num_classes": 0}, ValueError), ({"width_mult": 0.0}, ValueError),
     ({"width_mult": -1.0}, ValueError), ({"width_mult": float("inf")}, ValueError),
     ({"dropout": 1.5}, ValueError), ({"num_classes": 2.5}, TypeError),
-    ({"width_mult": "1"}, TypeError),
+    ({"width_mult": "1"}, TypeError), ({"in_channels": 0}, ValueError),
 ])
 def test_builders_reject_bad_arguments(name, kwargs, error):
     with pytest.raises(error, match=f"^{name}: "):
         getattr(models, name)(**kwargs)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_in_channels_sets_the_stem_for_grayscale_images(name):
+    model = getattr(models, name)(num_classes=10, width_mult=0.25, small_input=True,
+                                  in_channels=1)
+    assert model.features[0][0].weight.shape[1] == 1
+    with minigrad.no_grad():
+        assert model(minigrad.zeros(2, 1, 16, 16)).shape == (2, 10)
 
 
 def test_wrong_input_channels_raise_conv2d_error():
