@@ -1,0 +1,311 @@
+"""Activations, each with a hand-derived backward: ReLU, ReLU6, hard-sigmoid, hard-swish,
+sigmoid, tanh, SiLU, softmax and log-softmax.
+
+Symbols: `x` the input, `y` the output, `g` the incoming gradient (shaped like `y`), `dx` the
+gradient of `x`. Every op keeps the input's dtype. Where a derivative is a step, the value at
+the step is torch 2.13's, derived in docs/derivations.md (one section per op).
+
+NumPy returns scalars, not arrays, for 0-d inputs; the first result of a chain of in-place
+steps is wrapped in `np.asarray` so that `out=` also works on 0-d tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.autograd import Context, Function
+from minigrad.tensor import Tensor
+
+
+class ReLUFunction(Function):
+    """y = max(x, 0).
+
+    Backward: dx = g·[x > 0], so 0 at x = 0 (torch's value). Saved: y, because y > 0 exactly
+    where x > 0. See docs/derivations.md#relu.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (y,) = ctx.saved_tensors
+        return (g * (y > 0),)
+
+
+class ReLU6Function(Function):
+    """y = min(max(x, 0), 6).
+
+    Backward: dx = g·[0 < x < 6], so 0 at x = 0 and at x = 6 (torch's values). Saved: y, because
+    0 < y < 6 exactly where 0 < x < 6. See docs/derivations.md#relu6.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        y = np.clip(x, 0, 6)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (y,) = ctx.saved_tensors
+        inside = y > 0
+        inside &= y < 6
+        return (g * inside,)
+
+
+class HardSigmoidFunction(Function):
+    """Hard-sigmoid: y = relu6(x + 3) / 6.
+
+    Backward: dx = g/6·[−3 < x < 3], so 0 at x = ±3 (torch's values). Saved: x (y rounds to 0
+    or 1 a little inside the kinks, so it cannot tell where the slope ends).
+    See docs/derivations.md#hard-sigmoid.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        ctx.save_for_backward(x)
+        # clip(x, −3, 3) + 3 equals torch's clip(x + 3, 0, 6) bit for bit
+        y = np.asarray(np.clip(x, -3.0, 3.0))
+        y += 3.0
+        y /= 6.0
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (x,) = ctx.saved_tensors
+        dx = np.asarray(g / 6.0)
+        dx *= np.abs(x) < 3.0
+        return (dx,)
+
+
+class HardSwishFunction(Function):
+    """Hard-swish (MobileNetV3): y = x·relu6(x + 3) / 6.
+
+    Backward: dx = g·s, with s = 0 for x ≤ −3, (2x + 3)/6 for −3 < x < 3, 1 for x ≥ 3.
+    Kinks: s = 0 at x = −3 and s = 1 at x = 3 (torch's values). Saved: x.
+    See docs/derivations.md#hard-swish.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        ctx.save_for_backward(x)
+        y = np.asarray(np.clip(x, -3.0, 3.0))
+        y += 3.0
+        with np.errstate(invalid="ignore"):  # x = −inf gives 0·(−inf) = nan, as in torch
+            y *= x
+        y /= 6.0
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (x,) = ctx.saved_tensors
+        c = np.clip(x, -3.0, 3.0)
+        # 6s = c + c·[|x| < 3] + 3: 2x + 3 between the kinks, c + 3 = 0 or 6 outside and at
+        # them; masks and a clip instead of nested np.where, which is several times slower
+        s = np.asarray(c * (np.abs(x) < 3.0))
+        s += c
+        s += 3.0
+        s *= g
+        s /= 6.0
+        return (s,)
+
+
+class SigmoidFunction(Function):
+    """y = 1 / (1 + e^(−x)).
+
+    Backward: dx = g·y·(1 − y). Saved: y. For very negative x, e^(−x) overflows to inf and y
+    becomes 0, its correct limit, so the overflow warning is silenced.
+    See docs/derivations.md#sigmoid.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        y = _sigmoid(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (y,) = ctx.saved_tensors
+        dx = 1 - y
+        dx *= y
+        dx *= g
+        return (dx,)
+
+
+class TanhFunction(Function):
+    """y = tanh x.  Backward: dx = g·(1 − y²).  Saved: y.  See docs/derivations.md#tanh."""
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (y,) = ctx.saved_tensors
+        dx = np.asarray(y * y)
+        np.subtract(1, dx, out=dx)
+        dx *= g
+        return (dx,)
+
+
+class SiLUFunction(Function):
+    """SiLU (swish): y = x·σ(x), σ the sigmoid.
+
+    Backward: dx = g·σ·(1 + x·(1 − σ)). Saved: x and σ (σ costs an exp to recompute).
+    See docs/derivations.md#silu.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        s = _sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        x, s = ctx.saved_tensors
+        dx = 1 - s
+        dx *= x
+        dx += 1
+        dx *= s
+        dx *= g
+        return (dx,)
+
+
+class SoftmaxFunction(Function):
+    """y = e^(x − max x) / Σ e^(x − max x) along `dim` (subtracting the max avoids overflow).
+
+    Backward: dx = y·(g − Σ g·y) along `dim`. Saved: y. See docs/derivations.md#softmax.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x, dim=-1):
+        ctx.dim = dim
+        y = np.asarray(x - x.max(axis=dim, keepdims=True))
+        np.exp(y, out=y)
+        y /= y.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (y,) = ctx.saved_tensors
+        dx = g * y
+        dx -= y * dx.sum(axis=ctx.dim, keepdims=True)
+        return (dx,)
+
+
+class LogSoftmaxFunction(Function):
+    """y = x − max x − log Σ e^(x − max x) along `dim`.
+
+    Backward: dx = g − e^y·Σ g along `dim` (e^y is the softmax). Saved: y.
+    See docs/derivations.md#log-softmax.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x, dim=-1):
+        ctx.dim = dim
+        y = x - x.max(axis=dim, keepdims=True)
+        y -= np.log(np.exp(y).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        (y,) = ctx.saved_tensors
+        dx = np.exp(y)
+        dx *= -g.sum(axis=ctx.dim, keepdims=True)
+        dx += g
+        return (dx,)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    y = np.asarray(np.negative(x))
+    with np.errstate(over="ignore"):
+        np.exp(y, out=y)
+    y += 1
+    np.reciprocal(y, out=y)
+    return y
+
+
+def _check_tensor(op: str, x: object, floating: bool = True) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if floating and x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point tensor, got dtype {x.dtype}")
+
+
+def _axis(op: str, x: Tensor, dim: object) -> int | None:
+    """`dim` as a non-negative axis of `x`, checked like torch.
+
+    A 0-d tensor accepts dim 0 and -1 and is one whole slice, so its axis is None (reduce all).
+    """
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    rank = max(x.ndim, 1)
+    if not -rank <= dim < rank:
+        raise ValueError(f"{op}: dim {dim} is out of range for a tensor of shape {x.shape} "
+                         f"(expected {-rank} <= dim < {rank})")
+    return int(dim) % rank if x.ndim > 0 else None
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0) elementwise."""
+    _check_tensor("relu", x, floating=False)
+    return ReLUFunction.apply(x)
+
+
+def relu6(x: Tensor) -> Tensor:
+    """min(max(x, 0), 6) elementwise (MobileNet V1/V2)."""
+    _check_tensor("relu6", x, floating=False)
+    return ReLU6Function.apply(x)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3) / 6 elementwise (MobileNetV3's squeeze-excitation gate)."""
+    _check_tensor("hardsigmoid", x)
+    return HardSigmoidFunction.apply(x)
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x·relu6(x + 3) / 6 elementwise (MobileNetV3)."""
+    _check_tensor("hardswish", x)
+    return HardSwishFunction.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + e^(−x)) elementwise."""
+    _check_tensor("sigmoid", x)
+    return SigmoidFunction.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent elementwise."""
+    _check_tensor("tanh", x)
+    return TanhFunction.apply(x)
+
+
+def silu(x: Tensor) -> Tensor:
+    """x·sigmoid(x) elementwise (also called swish)."""
+    _check_tensor("silu", x)
+    return SiLUFunction.apply(x)
+
+
+def softmax(x: Tensor, dim: int) -> Tensor:
+    """Softmax along `dim` (negative counts from the end); the slices along `dim` sum to 1."""
+    _check_tensor("softmax", x)
+    return SoftmaxFunction.apply(x, dim=_axis("softmax", x, dim))
+
+
+def log_softmax(x: Tensor, dim: int) -> Tensor:
+    """log(softmax(x, dim)), computed without forming the softmax (stable for large |x|)."""
+    _check_tensor("log_softmax", x)
+    return LogSoftmaxFunction.apply(x, dim=_axis("log_softmax", x, dim))
+

@@ -1,0 +1,234 @@
+"""Batch normalisation as one fused op with a hand-derived backward (train and eval modes).
+
+Symbols, per channel c: `m` values of the channel (N·H·W), `μ` their mean, `σ² ` their biased
+variance, `invstd = 1/√(σ² + eps)`, `xc = x − μ`, `x̂ = xc·invstd`, `γ` the weight, `β` the
+bias, `g` the incoming gradient. The derivations are in docs/derivations.md#batchnorm-train
+and docs/derivations.md#batchnorm-eval.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minigrad.autograd import Context, Function
+from minigrad.tensor import Tensor
+
+
+class BatchNormFunction(Function):
+    """y = γ·(x − μ)/√(σ² + eps) + β per channel, x of shape (N, C, *S).
+
+    Train: μ, σ² are the batch's (biased variance); the running statistics are updated in
+    place, outside the graph, with torch's rule `new = (1 − momentum)·old + momentum·batch`
+    and the unbiased variance `σ²·m/(m − 1)`.
+    Backward: dx = γ·invstd·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g.
+    Saved: xc (x minus the batch mean), invstd and γ.
+
+    Eval: μ, σ² are the running statistics, so y is affine in x.
+    Backward: dx = g·γ·invstd, dγ = Σ g·(x − μ)·invstd, dβ = Σ g.
+    Saved: γ·invstd, and x, μ, invstd only when dγ is needed.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x, weight, bias, running_mean=None, running_var=None,
+                training=False, momentum=0.1, eps=1e-5):
+        ctx.training = training
+        # (N, C, *S) -> (N, C, L): every statistic is a reduction over axes 0 and 2
+        x3 = _as_ncl(x)
+        if training:
+            y3, mean, var = _train_forward(ctx, x3, weight, bias, eps)
+            if running_mean is not None:
+                n_per_channel = x3.shape[0] * x3.shape[2]
+                _update_running(running_mean, mean, momentum)
+                _update_running(running_var, var * (n_per_channel / (n_per_channel - 1)), momentum)
+        else:
+            y3 = _eval_forward(ctx, x, weight, bias, running_mean, running_var, eps)
+        return y3.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        # (N, C, *S) -> (N, C, L)
+        g3 = _as_ncl(g)
+        backward = _train_backward if ctx.training else _eval_backward
+        dx, dweight, dbias = backward(ctx, g3)
+        return (None if dx is None else dx.reshape(g.shape)), dweight, dbias
+
+
+def _train_forward(ctx: Context, x3, weight, bias, eps):
+    n_per_channel = x3.shape[0] * x3.shape[2]
+    mean = _channel_sum(x3) / n_per_channel
+    xc = _channelwise(np.subtract, x3, mean)
+    var = _channel_dot(xc, xc) / n_per_channel
+    invstd = 1 / np.sqrt(var + eps)
+    ctx.save_for_backward(xc, invstd, weight)
+    return _affine(xc, invstd if weight is None else weight * invstd, bias), mean, var
+
+
+def _eval_forward(ctx: Context, x, weight, bias, running_mean, running_var, eps):
+    invstd = 1 / np.sqrt(running_var + eps)
+    scale = invstd if weight is None else weight * invstd
+    shift = -running_mean * scale
+    if bias is not None:
+        shift += bias
+    if ctx.needs_input_grad[1]:
+        # x itself, not a reshaped view, so that autograd notices in-place changes to it; a
+        # copy of μ, since the running mean may be updated in place before backward runs
+        ctx.save_for_backward(scale, x, running_mean.copy(), invstd)
+    else:
+        ctx.save_for_backward(scale)
+    # (N, C, *S) -> (N, C, L)
+    return _affine(_as_ncl(x), scale, shift)
+
+
+def _affine(x3, scale, shift):
+    """scale·x + shift with one (C,) scale and shift per channel; shift may be None."""
+    y3 = _channelwise(np.multiply, x3, scale)
+    if shift is not None:
+        _channelwise(np.add, y3, shift, out=y3)
+    return y3
+
+
+def _update_running(running, batch, momentum):
+    """In place, outside the graph: running = (1 − momentum)·running + momentum·batch."""
+    running *= 1 - momentum
+    running += momentum * batch
+
+
+def _train_backward(ctx: Context, g3):
+    xc, invstd, weight = ctx.saved_tensors
+    n_per_channel = g3.shape[0] * g3.shape[2]
+    sum_g = _channel_sum(g3)
+    sum_g_xhat = _channel_dot(g3, xc) * invstd
+    dx = None
+    if ctx.needs_input_grad[0]:
+        scale = invstd if weight is None else weight * invstd
+        # γ·invstd·(g − mean(g) − x̂·mean(g·x̂)), with x̂ = xc·invstd folded into one factor
+        dx = _channelwise(np.multiply, xc, -(invstd * sum_g_xhat) / n_per_channel)
+        dx += g3
+        _channelwise(np.subtract, dx, sum_g / n_per_channel, out=dx)
+        _channelwise(np.multiply, dx, scale, out=dx)
+    dweight = sum_g_xhat if ctx.needs_input_grad[1] else None
+    dbias = sum_g if ctx.needs_input_grad[2] else None
+    return dx, dweight, dbias
+
+
+def _eval_backward(ctx: Context, g3):
+    scale, *for_weight = ctx.saved_tensors
+    dx = _channelwise(np.multiply, g3, scale) if ctx.needs_input_grad[0] else None
+    dweight = None
+    if ctx.needs_input_grad[1]:
+        x, mean, invstd = for_weight
+        # (N, C, *S) -> (N, C, L)
+        dweight = _channel_dot(g3, _channelwise(np.subtract, _as_ncl(x), mean)) * invstd
+    dbias = _channel_sum(g3) if ctx.needs_input_grad[2] else None
+    return dx, dweight, dbias
+
+
+def _channelwise(ufunc: np.ufunc, a3: np.ndarray, v: np.ndarray, out=None) -> np.ndarray:
+    """ufunc(a, v) with the value v[c] for every element of channel c of an (N, C, L) array."""
+    n, c, length = a3.shape
+    # (N, C, L) -> (N, C·L), and v (C,) -> (C·L,): a row broadcast over N is much faster in
+    # NumPy than a (C, 1) column, whose inner loops would be only L elements long
+    flat_out = None if out is None else out.reshape(n, c * length)
+    return ufunc(a3.reshape(n, c * length), np.repeat(v, length), out=flat_out).reshape(a3.shape)
+
+
+def _as_ncl(a: np.ndarray) -> np.ndarray:
+    """(N, C, *S) -> (N, C, L) with L = prod(S), 1 for (N, C); sizes spelled out for N = 0."""
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
+
+
+def _channel_sum(a3: np.ndarray) -> np.ndarray:
+    """Σ over axes 0 and 2 of an (N, C, L) array, as a BLAS product with a ones vector."""
+    if a3.shape[2] == 1:
+        return a3[:, :, 0].sum(axis=0)
+    # (N, C, L) @ (L,) -> (N, C)
+    return (a3 @ np.ones(a3.shape[2], dtype=a3.dtype)).sum(axis=0)
+
+
+def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
+    """Σ a·b over axes 0 and 2 of two (N, C, L) arrays, without forming a·b."""
+    return np.einsum("ncl,ncl->c", a3, b3)
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | np.ndarray | None,
+    running_var: Tensor | np.ndarray | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation per channel (axis 1), as `torch.nn.functional.batch_norm`.
+
+    Args:
+        x: input of shape (N, C), (N, C, L) or (N, C, H, W).
+        running_mean, running_var: (C,) running statistics, Tensors or arrays (or None in
+            training mode); training mode updates them in place, eval mode normalises with them.
+        weight, bias: optional (C,) affine parameters γ and β.
+        training: normalise with the batch statistics (True) or the running ones (False).
+        momentum: weight of the batch statistic in the running update, in [0, 1].
+        eps: added to the variance before the square root, > 0.
+
+    Shape: y has the shape of x.
+    """
+    _check_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    stats = [s.data if isinstance(s, Tensor) else s for s in (running_mean, running_var)]
+    y = BatchNormFunction.apply(x, weight, bias, running_mean=stats[0], running_var=stats[1],
+                                training=bool(training), momentum=float(momentum),
+                                eps=float(eps))
+    if training:
+        for stat in (running_mean, running_var):
+            if isinstance(stat, Tensor):
+                stat._bump_version()
+    return y
+
+
+def _check_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"batch_norm: expected a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"batch_norm: expected a floating point tensor, got dtype {x.dtype}")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: x must have shape (N, C, ...), got {x.shape}")
+    channels = x.shape[1]
+    named = {"running_mean": running_mean, "running_var": running_var,
+             "weight": weight, "bias": bias}
+    for name, value in named.items():
+        _check_per_channel(name, value, x, channels)
+    _check_scalars(momentum, eps)
+    if training and x.numel() <= channels:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                         f"got x of shape {x.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+
+
+def _check_per_channel(name: str, value: object, x: Tensor, channels: int) -> None:
+    if value is None:
+        return
+    allowed = (Tensor,) if name in ("weight", "bias") else (Tensor, np.ndarray)
+    if not isinstance(value, allowed):
+        kinds = " or ".join(kind.__name__ for kind in allowed)
+        raise TypeError(f"batch_norm: {name} must be a {kinds} or None, "
+                        f"got {type(value).__name__}")
+    if value.dtype != x.dtype:
+        raise TypeError(f"batch_norm: {name} has dtype {value.dtype}, x has {x.dtype}")
+    if value.shape != (channels,):
+        raise ValueError(f"batch_norm: {name} has shape {value.shape}, expected ({channels},) "
+                         f"for x of shape {x.shape} ({channels} channels)")
+
+
+def _check_scalars(momentum: object, eps: object) -> None:
+    for name, value in (("momentum", momentum), ("eps", eps)):
+        if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+            raise TypeError(f"batch_norm: {name} must be a number, got {type(value).__name__}")
+    if not 0 <= momentum <= 1:
+        raise ValueError(f"batch_norm: momentum must be in [0, 1], got {momentum}")
+    if not eps > 0:
+        raise ValueError(f"batch_norm: eps must be > 0, got {eps}")
