@@ -3,10 +3,12 @@
 from minigrad.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from minigrad.dtypes import bool_, float16, float32, float64, int32, int64, uint8
 from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.ops.activation import relu, sigmoid, tanh
 from minigrad.ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
 from minigrad.ops.matmul import matmul
 from minigrad.ops.shape import cat, stack
 from minigrad.random import manual_seed
+from minigrad.serialization import load, save
 from minigrad.tensor import (
     Tensor,
     arange,
@@ -25,5 +27,8 @@ from minigrad.tensor import (
     zeros_like,
 )
 from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_torch
+
+# the subpackages last: they build on everything above
+from minigrad import data, models, nn, optim, utils  # noqa: E402  isort: skip
 
 __version__ = "0.1.0"

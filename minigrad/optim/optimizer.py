@@ -1,0 +1,238 @@
+"""`Optimizer`: parameter groups, per-parameter state, `step`, `zero_grad` and state dicts.
+
+Subclasses supply `_check_group(group)` (raise on bad hyper-parameters) and
+`_update(data, g, state, group)`, which changes `data` (the parameter's array) in place.
+State dicts follow torch's layout: `{"state": {index: {...}}, "param_groups": [{..., "params":
+[index, ...]}]}`, indices counting parameters across groups in order.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import enable_grad, no_grad
+from minigrad.tensor import Tensor
+
+ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+class Optimizer(ABC):
+    """Base class of the optimizers.
+
+    Args:
+        params: an iterable of Parameters, or of dicts with a `"params"` entry and per-group
+            options overriding `defaults`.
+        defaults: the options every group gets unless it sets its own.
+    """
+
+    def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
+        if isinstance(params, (Tensor, dict)):
+            raise TypeError(f"{self._name}: params must be an iterable of Parameters or of "
+                            f"dicts, got a single {type(params).__name__}")
+        groups = self._ordered(params)
+        if not groups:
+            raise ValueError(f"{self._name}: got an empty parameter list")
+        self._check_group(defaults)
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        lines = [f"{self._name} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (the missing ones from `defaults`)."""
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{self._name}: a param group must be a dict with a 'params' entry, "
+                            f"got {type(param_group).__name__}")
+        group = {**self.defaults, **param_group}
+        group["params"] = self._group_params(param_group["params"])
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _ordered(self, params: Any) -> list[Any]:
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{self._name}: parameters must be in an ordered collection "
+                            "(a set's order changes between runs); use a list")
+        return list(params)
+
+    def _group_params(self, params: Any) -> list[Tensor]:
+        params = [params] if isinstance(params, Tensor) else self._ordered(params)
+        for p in params:
+            self._check_param(p)
+        known = {id(p) for group in self.param_groups for p in group["params"]}
+        if len({id(p) for p in params}) != len(params) or known & {id(p) for p in params}:
+            raise ValueError(f"{self._name}: a parameter appears more than once "
+                             "(in this group or in an earlier one)")
+        return params
+
+    def _check_param(self, p: Any) -> None:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{self._name}: can only optimize Tensors, got {type(p).__name__}")
+        if p.dtype.kind != "f":
+            raise ValueError(f"{self._name}: can only optimize floating point tensors, "
+                             f"got dtype {p.dtype}")
+        if not p.is_leaf:
+            raise ValueError(f"{self._name}: can't optimize a non-leaf tensor")
+
+    @abstractmethod
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Raise ValueError/TypeError naming the optimizer and the option if one is bad."""
+
+    @abstractmethod
+    def _update(self, data: np.ndarray, g: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        """Apply one update to `data` in place, given its gradient `g` and its `state`."""
+
+    def _check_number(self, group: dict[str, Any], key: str, low: float = 0.0,
+                      high: float = math.inf, high_open: bool = False) -> None:
+        """`group[key]` is a real number in [low, high] (or [low, high)); NaN fails."""
+        value = group[key]
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"{self._name}: {key} must be a number, got {value!r}")
+        inside = low <= value < high if high_open else low <= value <= high
+        if not inside:
+            closing = ")" if high_open else "]"
+            bound = f">= {low}" if high == math.inf else f"[{low}, {high}{closing}"
+            raise ValueError(f"{self._name}: invalid {key} {value!r}, it must be in {bound}")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (or zero it in place with `set_to_none=False`)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns `closure()` if one is given.
+
+        Every group and gradient is checked before the first parameter changes, so a step
+        that raises leaves parameters and state exactly as they were.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        work = self._pending_updates()
+        with no_grad():
+            for group, p, g in work:
+                self._update(p.data, g, self.state.setdefault(p, {}), group)
+                p._bump_version()
+        return loss
+
+    def _pending_updates(self) -> list[tuple[dict[str, Any], Tensor, np.ndarray]]:
+        work = []
+        for group in self.param_groups:
+            self._check_group(group)
+            for p in group["params"]:
+                if p.grad is not None:
+                    work.append((group, p, self._checked_grad(p)))
+        return work
+
+    def _checked_grad(self, p: Tensor) -> np.ndarray:
+        g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+        if g.shape != p.shape:
+            raise ValueError(f"{self._name}.step: a gradient has shape {g.shape}, "
+                             f"its parameter has shape {p.shape}")
+        if g.dtype != p.dtype:
+            raise TypeError(f"{self._name}.step: a gradient has dtype {g.dtype}, "
+                            f"its parameter has dtype {p.dtype}")
+        return g
+
+    def state_dict(self) -> dict[str, Any]:
+        """Options and state with parameters replaced by their index (arrays are copies)."""
+        index = {id(p): i for i, p in enumerate(self._all_params())}
+        groups = [{**{k: v for k, v in group.items() if k != "params"},
+                   "params": [index[id(p)] for p in group["params"]]}
+                  for group in self.param_groups]
+        state = {index[id(p)]: {k: _copy(v) for k, v in s.items()}
+                 for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore options and state from `state_dict()` output (as saved by minigrad.save).
+
+        Everything is checked first; on error nothing changes.
+        """
+        saved_groups = self._checked_saved_groups(state_dict)
+        params = self._all_params()
+        order = [i for saved in saved_groups for i in saved["params"]]
+        by_index = dict(zip(order, params))
+        state = {}
+        for key, entry in state_dict["state"].items():
+            p = by_index[_state_index(self._name, key, by_index)]
+            state[p] = self._cast_state(entry, p)
+        groups = [{**{k: v for k, v in saved.items() if k != "params"},
+                   "params": group["params"]}
+                  for saved, group in zip(saved_groups, self.param_groups)]
+        for group in groups:
+            self._check_group(group)
+        for group, new in zip(self.param_groups, groups):
+            group.clear()
+            group.update(new)
+        self.state = state
+
+    def _checked_saved_groups(self, state_dict: Any) -> list[dict[str, Any]]:
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(f"{self._name}.load_state_dict: expected a dict with keys 'state' "
+                             "and 'param_groups'")
+        saved = list(state_dict["param_groups"])
+        if len(saved) != len(self.param_groups):
+            raise ValueError(f"{self._name}.load_state_dict: {len(saved)} parameter groups "
+                             f"saved, the optimizer has {len(self.param_groups)}")
+        for i, (s, group) in enumerate(zip(saved, self.param_groups)):
+            if len(s["params"]) != len(group["params"]):
+                raise ValueError(f"{self._name}.load_state_dict: group {i} has "
+                                 f"{len(s['params'])} parameters saved, "
+                                 f"the optimizer's has {len(group['params'])}")
+        return saved
+
+    def _cast_state(self, entry: dict[str, Any], p: Tensor) -> dict[str, Any]:
+        """A copy of a saved per-parameter state, arrays cast to the parameter's dtype."""
+        out = {}
+        for key, value in entry.items():
+            if isinstance(value, (np.ndarray, Tensor)) and np.ndim(value) > 0:
+                value = np.array(value, dtype=p.dtype)
+                if value.shape != p.shape:
+                    raise ValueError(f"{self._name}.load_state_dict: state '{key}' has shape "
+                                     f"{value.shape}, its parameter has shape {p.shape}")
+            elif isinstance(value, (np.ndarray, np.generic)):
+                value = value.item()
+            out[key] = value
+        return out
+
+    def _all_params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _state_index(name: str, key: Any, by_index: dict[int, Tensor]) -> int:
+    """A saved state key as the int index it stands for (checked against the groups)."""
+    index = int(key) if isinstance(key, (int, np.integer, str)) and str(key).isdigit() else None
+    if index not in by_index:
+        raise ValueError(f"{name}.load_state_dict: state refers to parameter {key!r}, "
+                         f"which no parameter group holds")
+    return index
