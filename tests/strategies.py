@@ -34,3 +34,67 @@ def away_from(kinks, margin: float = 1e-3, low: float = -10, high: float = 10):
 
 def positive(low: float = 0.1, high: float = 10):
     return st.floats(low, high, allow_nan=False, width=64)
+
+
+CONV_KINDS = ("depthwise", "pointwise", "general", "any")
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _conv_channels(draw, kind: str) -> tuple[int, int, int]:
+    """(C_in, C_out, groups) that `conv2d` dispatches to `kind`'s kernel."""
+    if kind == "any":
+        kind = draw(st.sampled_from(("depthwise", "pointwise", "general")))
+    # one input channel would make a depthwise 1×1 conv also a pointwise one
+    c_in = draw(st.integers(1 if kind == "pointwise" else 2, 4))
+    if kind == "depthwise":
+        return c_in, c_in * draw(st.integers(1, 3)), c_in
+    if kind == "pointwise":
+        return c_in, draw(st.integers(1, 4)), 1
+    groups = draw(st.sampled_from([d for d in _divisors(c_in) if d != c_in]))
+    return c_in, groups * draw(st.integers(1, 3)), groups
+
+
+def _conv_geometry(draw, kind: str, groups: int, stride2_odd: bool) -> dict:
+    """Kernel, stride, padding, dilation and an input size whose output is at least 1×1."""
+    if kind == "pointwise":
+        return {"kernel": (1, 1), "stride": 1, "padding": 0, "dilation": draw(st.integers(1, 2)),
+                "hw": (draw(st.integers(1, 9)), draw(st.integers(1, 9)))}
+    # a 1×1 one-group conv could dispatch to pointwise; 'general' cases must not
+    kernel = (draw(st.integers(2 if kind == "general" and groups == 1 else 1, 5)),
+              draw(st.integers(1, 5)))
+    dilation = draw(st.sampled_from([1, 2, (1, 2), (2, 1)]))
+    stride = 2 if stride2_odd else draw(st.sampled_from([1, 2, 3, (1, 2), (3, 1)]))
+    paddings = [0, 1, 2, (0, 2), (2, 1), "valid"] + (["same"] if stride == 1 else [])
+    padding = draw(st.sampled_from(paddings))
+    d = (dilation, dilation) if isinstance(dilation, int) else dilation
+    p = (0, 0) if isinstance(padding, str) else (
+        (padding, padding) if isinstance(padding, int) else padding)
+    # the smallest side whose padded size holds the dilated kernel ('same' fits any size)
+    least = [1 if padding == "same" else max(1, d[i] * (kernel[i] - 1) + 1 - 2 * p[i])
+             for i in range(2)]
+    sides = [st.integers(least[i], 9) for i in range(2)]
+    if stride2_odd:
+        sides = [side.map(lambda v: v if v % 2 else v + 1 if v < 9 else v) for side in sides]
+    return {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
+            "hw": (draw(sides[0]), draw(sides[1]))}
+
+
+@st.composite
+def conv_cases(draw, kind: str = "any", stride2_odd: bool = False):
+    """A conv2d problem for one kernel ('depthwise', 'pointwise', 'general' or 'any').
+
+    Returns (arrays, kwargs): float64 [x, weight] or [x, weight, bias] and conv2d's keyword
+    arguments. `stride2_odd` forces stride 2 on odd H and W (the case where the last row and
+    column of the input are read by one tap only).
+    """
+    c_in, c_out, groups = _conv_channels(draw, kind)
+    geometry = _conv_geometry(draw, kind, groups, stride2_odd)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((draw(st.integers(1, 2)), c_in, *geometry["hw"]))
+    weight = rng.standard_normal((c_out, c_in // groups, *geometry["kernel"]))
+    arrays = [x, weight] + ([rng.standard_normal(c_out)] if draw(st.booleans()) else [])
+    kwargs = {k: geometry[k] for k in ("stride", "padding", "dilation")}
+    return arrays, {**kwargs, "groups": groups}

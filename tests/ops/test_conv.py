@@ -1,0 +1,240 @@
+"""conv2d and its three kernels (depthwise, pointwise, general) vs torch and finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import example, given
+
+import minigrad
+from minigrad.ops import conv_depthwise
+from minigrad.ops.conv import conv2d, select_kernel
+from minigrad.ops.conv_depthwise import DepthwiseConv2d
+from minigrad.ops.conv_general import GeneralConv2d
+from minigrad.ops.conv_pointwise import PointwiseConv2d
+from tests.helpers import (
+    check_backward_matches_torch,
+    check_finite_differences,
+    check_forward_matches_torch,
+)
+from tests.strategies import conv_cases
+
+# torch warns that it copies the input for an even 'same' kernel; the values are what we test
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+
+KERNELS = {"depthwise": DepthwiseConv2d, "pointwise": PointwiseConv2d, "general": GeneralConv2d}
+# one case per kernel, each with stride 2 on odd sizes where the kernel allows a stride
+ODD_STRIDE_2 = {
+    "depthwise": ((2, 3, 7, 5), (6, 1, 3, 3), {"stride": 2, "padding": 1, "groups": 3}),
+    "pointwise": ((2, 3, 5, 7), (4, 3, 1, 1), {}),
+    "general": ((2, 4, 7, 9), (6, 2, 3, 2), {"stride": 2, "padding": (1, 0), "groups": 2}),
+    "any": ((1, 2, 9, 7), (3, 2, 4, 4), {"stride": 2, "dilation": (2, 1)}),
+}
+
+
+def _fns(kwargs: dict):
+    return (lambda *t: conv2d(*t, **kwargs)), (lambda *t: TF.conv2d(*t, **kwargs))
+
+
+def _arrays(x_shape, w_shape, kwargs, bias=True, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
+    return arrays + [rng.standard_normal(w_shape[0])] if bias else arrays, kwargs
+
+
+def _assert_dispatch(kind: str, arrays, kwargs) -> None:
+    if kind == "any":
+        return
+    x, weight = (minigrad.tensor(a, dtype="float64", requires_grad=True) for a in arrays[:2])
+    out = conv2d(x, weight, **kwargs)
+    assert out.grad_fn.function is KERNELS[kind]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs, expected", [
+    ((1, 4, 5, 5), (8, 4, 1, 1), {}, PointwiseConv2d),
+    ((1, 4, 5, 5), (8, 4, 1, 1), {"stride": 2}, GeneralConv2d),
+    ((1, 4, 5, 5), (8, 4, 1, 1), {"padding": 1}, GeneralConv2d),
+    ((1, 4, 5, 5), (8, 2, 1, 1), {"groups": 2}, GeneralConv2d),
+    ((1, 4, 5, 5), (4, 1, 1, 1), {"groups": 4}, DepthwiseConv2d),
+    ((1, 4, 5, 5), (8, 1, 3, 3), {"groups": 4, "stride": 2}, DepthwiseConv2d),
+    ((1, 4, 5, 5), (8, 4, 3, 3), {"padding": "same"}, GeneralConv2d),
+])
+def test_select_kernel_picks_pointwise_depthwise_or_general(x_shape, w_shape, kwargs, expected):
+    x, w = minigrad.zeros(*x_shape), minigrad.zeros(*w_shape, requires_grad=True)
+    assert conv2d(x, w, **kwargs).grad_fn.function is expected
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
+def test_conv2d_forward_matches_torch(kind):
+    @given(case=conv_cases(kind))
+    @example(case=_arrays(*ODD_STRIDE_2[kind]))
+    def check(case):
+        arrays, kwargs = case
+        _assert_dispatch(kind, arrays, kwargs)
+        check_forward_matches_torch(*_fns(kwargs), arrays)
+
+    check()
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
+def test_conv2d_backward_matches_torch(kind):
+    @given(case=conv_cases(kind))
+    @example(case=_arrays(*ODD_STRIDE_2[kind]))
+    def check(case):
+        arrays, kwargs = case
+        _assert_dispatch(kind, arrays, kwargs)
+        check_backward_matches_torch(*_fns(kwargs), arrays)
+
+    check()
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "general", "any"])
+def test_conv2d_stride_2_on_odd_sizes_matches_torch(kind):
+    @given(case=conv_cases(kind, stride2_odd=True))
+    def check(case):
+        arrays, kwargs = case
+        assert kwargs["stride"] == 2 and arrays[0].shape[2] % 2 and arrays[0].shape[3] % 2
+        _assert_dispatch(kind, arrays, kwargs)
+        check_forward_matches_torch(*_fns(kwargs), arrays)
+        check_backward_matches_torch(*_fns(kwargs), arrays)
+
+    check()
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
+def test_conv2d_backward_matches_finite_differences_along_random_directions(kind):
+    @given(case=conv_cases(kind))
+    def check(case):
+        arrays, kwargs = case
+        check_finite_differences(_fns(kwargs)[0], arrays, fast_mode=True)
+
+    check()
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
+def test_conv2d_backward_matches_finite_differences_elementwise(kind):
+    arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
+    check_finite_differences(_fns(kwargs)[0], arrays)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", [
+    ((1, 2, 6, 5), (2, 2, 4, 2), {"padding": "same"}),
+    ((1, 2, 6, 5), (4, 1, 2, 4), {"padding": "same", "groups": 2, "dilation": (1, 1)}),
+    ((1, 2, 6, 5), (2, 1, 2, 3), {"padding": "same", "groups": 2, "dilation": (3, 1)}),
+    ((2, 3, 5, 4), (3, 3, 5, 4), {"padding": "valid"}),
+])
+def test_conv2d_same_and_valid_padding_match_torch(x_shape, w_shape, kwargs):
+    arrays, kwargs = _arrays(x_shape, w_shape, kwargs)
+    check_forward_matches_torch(*_fns(kwargs), arrays)
+    check_backward_matches_torch(*_fns(kwargs), arrays)
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
+def test_conv2d_keeps_float32(kind):
+    arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
+    tensors = [minigrad.tensor(a, dtype="float32", requires_grad=True) for a in arrays]
+    out = conv2d(*tensors, **kwargs)
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    assert out.dtype == np.float32
+    assert all(t.grad.dtype == np.float32 for t in tensors)
+    expected = TF.conv2d(*(torch.tensor(a, dtype=torch.float32) for a in arrays), **kwargs)
+    np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
+@pytest.mark.parametrize("wanted", [0, 1, 2])
+def test_conv2d_gradient_of_one_input_alone_matches_torch(kind, wanted):
+    arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
+    tensors = [minigrad.tensor(a, dtype="float64", requires_grad=i == wanted)
+               for i, a in enumerate(arrays)]
+    torch_tensors = [torch.tensor(a, requires_grad=i == wanted) for i, a in enumerate(arrays)]
+    upstream = np.random.default_rng(3).standard_normal(conv2d(*tensors, **kwargs).shape)
+    conv2d(*tensors, **kwargs).backward(upstream)
+    TF.conv2d(*torch_tensors, **kwargs).backward(torch.tensor(upstream))
+    np.testing.assert_allclose(tensors[wanted].grad.data, torch_tensors[wanted].grad.numpy(),
+                               atol=1e-10, rtol=1e-7)
+    assert all(t.grad is None for i, t in enumerate(tensors) if i != wanted)
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
+def test_conv2d_of_a_non_contiguous_input_matches_torch(kind):
+    arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
+    # (N, C, H, W) stored as (N, W, H, C) and viewed back: same values, other strides
+    arrays[0] = np.ascontiguousarray(arrays[0].transpose(0, 3, 2, 1)).transpose(0, 3, 2, 1)
+    check_forward_matches_torch(*_fns(kwargs), arrays)
+    check_backward_matches_torch(*_fns(kwargs), arrays)
+
+
+def _bad(x_shape=(1, 4, 5, 5), w_shape=(8, 4, 3, 3), b_shape=None, dtype="float32", **kwargs):
+    x = minigrad.zeros(*x_shape, dtype=dtype)
+    w = minigrad.zeros(*w_shape, dtype=dtype)
+    b = None if b_shape is None else minigrad.zeros(*b_shape, dtype=dtype)
+    return lambda: conv2d(x, w, b, **kwargs)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (_bad(x_shape=(4, 5, 5)), ValueError, ["x", "(4, 5, 5)", "4-D"]),
+    (_bad(w_shape=(8, 4, 3)), ValueError, ["weight", "(8, 4, 3)", "4-D"]),
+    (_bad(w_shape=(8, 3, 3, 3)), ValueError, ["(8, 3, 3, 3)", "(1, 4, 5, 5)"]),
+    (_bad(w_shape=(8, 2, 3, 3), groups=3), ValueError, ["groups=3", "(1, 4, 5, 5)"]),
+    (_bad(w_shape=(6, 1, 3, 3), groups=4), ValueError, ["groups=4", "(6, 1, 3, 3)"]),
+    (_bad(w_shape=(8, 4, 3, 3), groups=0), ValueError, ["groups=0"]),
+    (_bad(w_shape=(8, 4, 7, 3)), ValueError, ["(7, 3)", "(5, 5)", "larger"]),
+    (_bad(w_shape=(8, 4, 3, 3), dilation=3), ValueError, ["(7, 7)", "(5, 5)", "larger"]),
+    (_bad(padding=-1), ValueError, ["padding", "-1"]),
+    (_bad(padding=(1, -2)), ValueError, ["padding", "-2"]),
+    (_bad(padding="full"), ValueError, ["padding", "full"]),
+    (_bad(stride=0), ValueError, ["stride", "0"]),
+    (_bad(stride=(1, 2, 3)), ValueError, ["stride", "(1, 2, 3)"]),
+    (_bad(dilation=0), ValueError, ["dilation", "0"]),
+    (_bad(b_shape=(4,)), ValueError, ["bias", "(8,)", "(4,)"]),
+    (_bad(padding="same", stride=2), ValueError, ["same", "stride"]),
+    (_bad(dtype="int64"), TypeError, ["x", "int64"]),
+    (_bad(stride=1.5), TypeError, ["stride", "1.5"]),
+    (_bad(groups=2.0), TypeError, ["groups", "2.0"]),
+])
+def test_conv2d_rejects_bad_input_naming_conv2d_and_the_values(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    assert message.startswith("conv2d:")
+    for word in words:
+        assert word in message
+
+
+def test_conv2d_rejects_mixed_dtypes_and_arrays():
+    x = minigrad.zeros(1, 2, 4, 4, dtype="float64")
+    with pytest.raises(TypeError, match="conv2d: weight is float32 but x is float64"):
+        conv2d(x, minigrad.zeros(2, 2, 3, 3))
+    with pytest.raises(TypeError, match="conv2d: weight must be a Tensor, got ndarray"):
+        conv2d(x, np.zeros((2, 2, 3, 3)))
+
+
+def test_select_kernel_is_driven_by_shapes_alone():
+    assert select_kernel((2, 8, 4, 4), (8, 1, 3, 3), (1, 1), (1, 1, 1, 1), 8) is DepthwiseConv2d
+    assert select_kernel((2, 8, 4, 4), (16, 8, 1, 1), (1, 1), (0, 0, 0, 0), 1) is PointwiseConv2d
+    assert select_kernel((2, 8, 4, 4), (16, 4, 3, 3), (1, 1), (1, 1, 1, 1), 2) is GeneralConv2d
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
+def test_conv2d_of_an_empty_batch_has_torch_shapes_and_zero_weight_gradient(kind):
+    x_shape, w_shape, kwargs = ODD_STRIDE_2[kind]
+    arrays, kwargs = _arrays((0, *x_shape[1:]), w_shape, kwargs)
+    x, w, b = (minigrad.tensor(a, dtype="float64", requires_grad=True) for a in arrays)
+    out = conv2d(x, w, b, **kwargs)
+    out.backward(np.zeros(out.shape))
+    assert out.shape == tuple(TF.conv2d(*(torch.tensor(a) for a in arrays), **kwargs).shape)
+    assert x.grad.shape == x.shape and not w.grad.data.any() and not b.grad.data.any()
+
+
+@pytest.mark.parametrize("tile_bytes", [1, 6000, 9000])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_conv2d_tiled_over_channels_matches_torch(monkeypatch, tile_bytes, stride):
+    # small tiles: one, two or three of the five channels per tile, the last tile partial
+    monkeypatch.setattr(conv_depthwise, "TILE_BYTES", tile_bytes)
+    arrays, kwargs = _arrays((2, 5, 7, 7), (5, 1, 3, 3), {"stride": stride, "padding": 1,
+                                                          "groups": 5})
+    check_forward_matches_torch(*_fns(kwargs), arrays)
+    check_backward_matches_torch(*_fns(kwargs), arrays)
