@@ -19,14 +19,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from minigrad.data.datasets import load_digits, load_mnist_5k, train_test_split
-from minigrad.data.transforms import RandomCrop
 from tqdm import tqdm
 
 import minigrad
 import minigrad.nn.functional as F
 from minigrad import models
 from minigrad.data import DataLoader, TensorDataset
+from minigrad.data.datasets import load_digits, load_mnist_5k, train_test_split
+from minigrad.data.transforms import RandomCrop
 from minigrad.optim import SGD
 from minigrad.optim.lr_scheduler import OneCycleLR
 
@@ -37,8 +37,8 @@ BUILDERS = {
 }
 # per dataset: width multiplier, epochs, batch size, peak learning rate
 DEFAULTS = {
-    "mnist": dict(width=0.35, epochs=6, batch_size=64, lr=0.1),
-    "digits": dict(width=0.35, epochs=15, batch_size=32, lr=0.1),
+    "mnist": dict(width=0.25, epochs=3, batch_size=64, lr=0.1),
+    "digits": dict(width=0.35, epochs=8, batch_size=64, lr=0.05),
 }
 
 
@@ -80,7 +80,8 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> floa
     return correct / len(x)
 
 
-def train_epoch(model, loader, optimizer, scheduler, augment, epoch: int) -> float:
+def train_epoch(model, loader, optimizer, scheduler, augment, epoch: int) -> list[float]:
+    """One pass over the training set; returns the loss of every step."""
     losses = []
     bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False)
     started = time.perf_counter()
@@ -95,7 +96,7 @@ def train_epoch(model, loader, optimizer, scheduler, augment, epoch: int) -> flo
         seen += len(labels)
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}",
                         img_per_s=f"{seen / (time.perf_counter() - started):.0f}")
-    return float(np.mean(losses))
+    return losses
 
 
 def save_plot(history: dict, path: Path) -> bool:
@@ -107,11 +108,16 @@ def save_plot(history: dict, path: Path) -> bool:
     except ImportError:
         return False
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = range(1, len(history["loss"]) + 1)
-    left.plot(epochs, history["loss"], marker="o")
-    left.set(xlabel="epoch", ylabel="training loss", title="loss")
+    losses = np.array(history["loss"])
+    steps_per_epoch = len(losses) / len(history["accuracy"])
+    smooth = np.convolve(losses, np.ones(10) / 10, mode="valid")  # 10-step moving average
+    left.plot(np.arange(len(losses)) / steps_per_epoch, losses, color="tab:blue", alpha=0.3)
+    left.plot((np.arange(len(smooth)) + 9) / steps_per_epoch, smooth, color="tab:blue")
+    left.set(xlabel="epoch", ylabel="training loss", title="loss per step", yscale="log")
+    epochs = np.arange(1, len(history["accuracy"]) + 1)
     right.plot(epochs, [100 * a for a in history["accuracy"]], marker="o", color="tab:green")
-    right.set(xlabel="epoch", ylabel="test accuracy (%)", title="held-out accuracy")
+    right.set(xlabel="epoch", ylabel="test accuracy (%)", title="held-out accuracy",
+              xticks=epochs)
     figure.suptitle(history["title"])
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -142,11 +148,12 @@ def main() -> None:
     history = {"loss": [], "accuracy": [], "title": f"MobileNet {args.model} on {args.dataset}"}
     started = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        history["loss"].append(train_epoch(model, loader, optimizer, scheduler, augment, epoch))
+        losses = train_epoch(model, loader, optimizer, scheduler, augment, epoch)
+        history["loss"] += losses
         history["accuracy"].append(evaluate(model, x_test, y_test))
         elapsed = time.perf_counter() - started
         images_per_s = epoch * len(loader) * args.batch_size / elapsed
-        print(f"epoch {epoch:2d}  loss {history['loss'][-1]:.4f}  "
+        print(f"epoch {epoch:2d}  loss {np.mean(losses):.4f}  "
               f"test accuracy {100 * history['accuracy'][-1]:.2f}%  "
               f"({elapsed:.0f} s, {images_per_s:.0f} images/s)")
 
