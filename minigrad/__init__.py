@@ -26,6 +26,7 @@ from minigrad.tensor import (
     zeros,
     zeros_like,
 )
+from minigrad.threads import get_num_threads, set_num_threads
 from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_torch
 
 # the subpackages last: they build on everything above

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -76,19 +77,31 @@ class detect_anomaly(contextlib.ContextDecorator):
         _state.anomaly = self._previous
 
 
+# frames in these files are never the user's: the package itself, and the wrappers that
+# decorators such as `no_grad()` put between a caller and minigrad
+_NOT_USER = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
+             os.path.abspath(contextlib.__file__), os.path.abspath(functools.__file__))
+
+
 def _user_frame() -> str:
     """'file:line' of the innermost stack frame outside the minigrad package."""
-    for frame in reversed(traceback.extract_stack()[:-1]):
-        if "/minigrad/" not in frame.filename.replace("\\", "/"):
-            return f"{frame.filename}:{frame.lineno}"
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_NOT_USER):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
     return "<unknown>"
 
 
 def _check_finite(array: np.ndarray, ctx: Context, where: str) -> None:
     if array.dtype.kind == "f" and not np.isfinite(array).all():
+        created = (f"the op was created at {ctx.created_at}" if ctx.created_at else
+                   "run the forward pass inside detect_anomaly() too to see where the op "
+                   "was created")
         raise FloatingPointError(
             f"detect_anomaly: {ctx.function.__name__} produced NaN or Inf in its {where}; "
-            f"the op was created at {ctx.created_at}"
+            f"{created}"
         )
 
 

@@ -31,12 +31,23 @@ def as_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
     """An ndarray from `data`: Python floats become float32, ndarrays keep their dtype."""
     wanted = resolve_dtype(dtype)
     if isinstance(data, np.ndarray):
+        _check_numeric(data.dtype, data)
         return data if wanted is None else data.astype(wanted, copy=False)
-    array = np.asarray(data)
-    if array.dtype == object:
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (object array)")
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"tensor: {type(data).__name__} data has an irregular shape: "
+                         f"{error}") from None
+    _check_numeric(array.dtype, data)
     if wanted is not None:
         return array.astype(wanted, copy=False)
     if array.dtype == np.float64 and not isinstance(data, np.generic):
         return array.astype(np.float32)
     return array
+
+
+def _check_numeric(dtype: np.dtype, data: Any) -> None:
+    """Only booleans and numbers make tensors (no objects, strings, dates)."""
+    if dtype.kind not in "biufc":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
+                        f"of dtype {dtype} (objects and strings are not numbers)")

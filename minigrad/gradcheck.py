@@ -13,6 +13,7 @@ or, in `fast_mode`, along one random direction `v`: `vᵀ·dL/dx` against
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,15 +46,11 @@ def gradcheck(
     Returns True, or raises `GradcheckError` naming the input, the worst element and both values.
     """
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires grad")
-    for i in checked:
-        if inputs[i].dtype != np.float64:
-            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences "
-                            "need float64 inputs (use .double())")
+    checked = _check_arguments(fn, inputs, eps, atol, rtol)
     rng = np.random.default_rng(seed)
     out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     upstream = rng.standard_normal(out.shape)
     analytic = _analytic_grads(fn, inputs, checked, upstream)
 
@@ -70,6 +67,27 @@ def gradcheck(
         else:
             _compare(f"input {i}", grad, _numeric_grad(loss, x, eps), atol, rtol)
     return True
+
+
+def _check_arguments(fn: Any, inputs: list[Any], eps: Any, atol: Any, rtol: Any) -> list[int]:
+    """The indices of the inputs to check, after validating every argument."""
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences "
+                            "need float64 inputs (use .double())")
+    for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"gradcheck: {name} must be a number, got {value!r}")
+    if not (0 < eps < np.inf):
+        raise ValueError(f"gradcheck: eps must be a finite number > 0, got {eps}")
+    if not (atol >= 0 and rtol >= 0):
+        raise ValueError(f"gradcheck: atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
+    return checked
 
 
 def _analytic_grads(fn, inputs, checked, upstream) -> list[np.ndarray]:

@@ -12,7 +12,10 @@ def manual_seed(seed: int) -> np.random.Generator:
     global _generator
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
-    _generator = np.random.default_rng(int(seed))
+    if not -2**63 <= seed < 2**64:
+        raise ValueError(f"manual_seed: seed must be in [-2**63, 2**64), got {seed}")
+    # as torch: a negative seed stands for the same 64-bit pattern read as unsigned
+    _generator = np.random.default_rng(int(seed) % 2**64)
     return _generator
 
 

@@ -101,8 +101,10 @@ class Tensor:
                                    f"outputs; got shape {self.shape}, pass gradient=")
             g = np.ones_like(self.data)
         else:
-            g = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                           dtype=self.data.dtype)
+            g = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+            if g.dtype.kind not in "biuf":
+                raise TypeError(f"backward: gradient must be numeric, got dtype {g.dtype}")
+            g = g.astype(self.data.dtype, copy=False)
             if g.shape != self.shape:
                 raise ValueError(f"backward: gradient has shape {g.shape}, "
                                  f"the tensor has shape {self.shape}")
@@ -232,6 +234,9 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is "
+                             "ambiguous; use .any() or .all() on a comparison")
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -543,39 +548,46 @@ def _creation(array: np.ndarray, dtype: DTypeLike, requires_grad: bool) -> Tenso
                   requires_grad=requires_grad)
 
 
-def _size(shape: tuple) -> tuple[int, ...]:
-    shape = _shape_args(shape)
-    if any(not isinstance(s, (int, np.integer)) or s < 0 for s in shape):
-        raise ValueError(f"tensor creation: sizes must be non-negative ints, got {shape}")
+def _size(op: str, shape: Any) -> tuple[int, ...]:
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{op}: size must be a tuple of ints, got {shape!r}")
+    shape = _shape_args(tuple(shape))
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in shape):
+        raise TypeError(f"{op}: sizes must be ints, got {shape}")
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: sizes must be non-negative ints, got {shape}")
     return tuple(int(s) for s in shape)
 
 
 def zeros(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _creation(np.zeros(_size(shape)), dtype, requires_grad)
+    return _creation(np.zeros(_size("zeros", shape)), dtype, requires_grad)
 
 
 def ones(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _creation(np.ones(_size(shape)), dtype, requires_grad)
+    return _creation(np.ones(_size("ones", shape)), dtype, requires_grad)
 
 
 def full(shape: Sequence[int], fill_value: Scalar, dtype: DTypeLike = None,
          requires_grad: bool = False) -> Tensor:
-    return _creation(np.full(_size(tuple(shape)), fill_value), dtype, requires_grad)
+    return _creation(np.full(_size("full", shape), fill_value), dtype, requires_grad)
 
 
 def randn(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from minigrad's seeded generator."""
-    return _creation(generator().standard_normal(_size(shape)), dtype, requires_grad)
+    return _creation(generator().standard_normal(_size("randn", shape)), dtype, requires_grad)
 
 
 def rand(*shape: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from minigrad's seeded generator."""
-    return _creation(generator().random(_size(shape)), dtype, requires_grad)
+    return _creation(generator().random(_size("rand", shape)), dtype, requires_grad)
 
 
 def randint(low: int, high: int, size: Sequence[int], dtype: DTypeLike = None) -> Tensor:
-    return Tensor(generator().integers(low, high, _size(tuple(size))).astype(
-        resolve_dtype(dtype) or np.int64))
+    """Integers uniform in [low, high) from minigrad's seeded generator."""
+    shape = _size("randint", size)
+    if not low < high:
+        raise ValueError(f"randint: low must be smaller than high, got low={low}, high={high}")
+    return Tensor(generator().integers(low, high, shape).astype(resolve_dtype(dtype) or np.int64))
 
 
 def arange(start: Scalar, end: Scalar | None = None, step: Scalar = 1,
@@ -583,6 +595,8 @@ def arange(start: Scalar, end: Scalar | None = None, step: Scalar = 1,
     """Like torch.arange: integer arguments give int64, any float gives float32."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError(f"arange: step must be nonzero, got {step!r}")
     array = np.arange(start, end, step)
     if dtype is None and array.dtype.kind == "f":
         dtype = np.float32
@@ -592,6 +606,7 @@ def arange(start: Scalar, end: Scalar | None = None, step: Scalar = 1,
 
 def eye(n: int, m: int | None = None, dtype: DTypeLike = None,
         requires_grad: bool = False) -> Tensor:
+    _size("eye", (n,) if m is None else (n, m))
     return _creation(np.eye(n, m), dtype, requires_grad)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 
 from minigrad.dtypes import DTypeLike
@@ -25,6 +27,9 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(name, "num_features", num_features)
+        for option, value in (("eps", eps), ("momentum", 0.1 if momentum is None else momentum)):
+            if isinstance(value, bool) or not isinstance(value, Real):
+                raise TypeError(f"{name}: {option} must be a number, got {value!r}")
         if not eps > 0:
             raise ValueError(f"{name}: eps must be > 0, got {eps}")
         if momentum is not None and not 0 <= momentum <= 1:

@@ -15,6 +15,7 @@ import numpy as np
 
 from minigrad.autograd import Context, Function
 from minigrad.tensor import Tensor
+from minigrad.threads import for_each_chunk
 
 
 class ReLUFunction(Function):
@@ -26,14 +27,14 @@ class ReLUFunction(Function):
 
     @staticmethod
     def forward(ctx: Context, x):
-        y = np.maximum(x, 0)
+        y = _elementwise(lambda y, x: np.maximum(x, 0, out=y), x, x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx: Context, g):
         (y,) = ctx.saved_tensors
-        return (g * (y > 0),)
+        return (_elementwise(lambda dx, g, y: np.multiply(g, y > 0, out=dx), g, g, y),)
 
 
 class ReLU6Function(Function):
@@ -45,16 +46,24 @@ class ReLU6Function(Function):
 
     @staticmethod
     def forward(ctx: Context, x):
-        y = np.clip(x, 0, 6)
+        def relu6_chunk(y, x):
+            np.maximum(x, 0, out=y)
+            np.minimum(y, 6, out=y)
+
+        y = _elementwise(relu6_chunk, x, x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx: Context, g):
         (y,) = ctx.saved_tensors
-        inside = y > 0
-        inside &= y < 6
-        return (g * inside,)
+
+        def mask_chunk(dx, g, y):
+            inside = y > 0
+            inside &= y < 6
+            np.multiply(g, inside, out=dx)
+
+        return (_elementwise(mask_chunk, g, g, y),)
 
 
 class HardSigmoidFunction(Function):
@@ -93,25 +102,32 @@ class HardSwishFunction(Function):
     @staticmethod
     def forward(ctx: Context, x):
         ctx.save_for_backward(x)
-        y = np.asarray(np.clip(x, -3.0, 3.0))
-        y += 3.0
-        with np.errstate(invalid="ignore"):  # x = −inf gives 0·(−inf) = nan, as in torch
-            y *= x
-        y /= 6.0
-        return y
+
+        def hardswish_chunk(y, x):
+            np.clip(x, -3.0, 3.0, out=y)
+            y += 3.0
+            with np.errstate(invalid="ignore"):  # x = −inf gives 0·(−inf) = nan, as in torch
+                y *= x
+            y /= 6.0
+
+        return _elementwise(hardswish_chunk, x, x)
 
     @staticmethod
     def backward(ctx: Context, g):
         (x,) = ctx.saved_tensors
-        c = np.clip(x, -3.0, 3.0)
-        # 6s = c + c·[|x| < 3] + 3: 2x + 3 between the kinks, c + 3 = 0 or 6 outside and at
-        # them; masks and a clip instead of nested np.where, which is several times slower
-        s = np.asarray(c * (np.abs(x) < 3.0))
-        s += c
-        s += 3.0
-        s *= g
-        s /= 6.0
-        return (s,)
+
+        def slope_chunk(s, g, x):
+            # 6s = c + c·[|x| < 3] + 3 with c = clip(x, −3, 3): 2x + 3 between the kinks,
+            # c + 3 = 0 or 6 outside and at them; masks and a clip instead of nested np.where,
+            # which is several times slower
+            c = np.clip(x, -3.0, 3.0)
+            np.multiply(c, np.abs(x) < 3.0, out=s)
+            s += c
+            s += 3.0
+            s *= g
+            s /= 6.0
+
+        return (_elementwise(slope_chunk, g, g, x),)
 
 
 class SigmoidFunction(Function):
@@ -233,6 +249,23 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     y += 1
     np.reciprocal(y, out=y)
     return y
+
+
+def _elementwise(fn, like: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
+    """out = a new array shaped and typed as `like`; fn(out, *inputs) on flat chunks of all.
+
+    The chunks are small enough for a chain of in-place steps to stay in cache, and are
+    spread over minigrad's threads. The inputs have out's shape (no broadcasting).
+    """
+    out = np.empty(like.shape, dtype=like.dtype)
+    # (any shape) -> (size,); a 0-d array becomes one element
+    flat_out, flat_inputs = out.reshape(-1), [a.reshape(-1) for a in inputs]
+
+    def run(part: slice) -> None:
+        fn(flat_out[part], *(a[part] for a in flat_inputs))
+
+    for_each_chunk(run, flat_out.size, out.itemsize)
+    return out
 
 
 def _check_tensor(op: str, x: object, floating: bool = True) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minigrad.autograd import Context, Function
+from minigrad.ops import conv_depthwise_small as small
 from minigrad.ops.conv_general import output_size
 
 TILE_BYTES = 2 * 1024 * 1024
@@ -200,7 +201,10 @@ class DepthwiseConv2d(Function):
     Each sum over (u, v) is a loop over the KH·KW taps of whole-plane multiply-adds (see the
     module docstring for the flat phase-plane layout). For m > 1 the input channels are
     repeated m times first, so that output channel o meets its own copy; dx then sums the m
-    copies back. Saved: the phase planes of xp, w.  See docs/derivations.md#depthwise-convolution.
+    copies back. Outputs of at most `MAX_SMALL_PLANE` pixels (8×8) go to the channels-last
+    kernel of conv_depthwise_small instead, which spends nothing on the padding ring that the
+    phase planes carry. Saved: the phase planes of xp, w (small planes: xp as NHWC, w).
+    See docs/derivations.md#depthwise-convolution.
     """
 
     @staticmethod
@@ -210,6 +214,10 @@ class DepthwiseConv2d(Function):
         plan = plan_planes((h, width), (kh, kw), stride, padding, dilation)
         if c_out != c_in:
             x = np.repeat(x, c_out // c_in, axis=1)  # channel c -> c·m, ..., c·m + m − 1
+        ctx.shapes = (plan, (n, c_in, h, width), w.shape)
+        ctx.small_planes = small.uses_small_planes(plan.out_hw)
+        if ctx.small_planes:
+            return small.small_conv_forward(ctx, x, w, b, plan, padding, dilation)
         phases = np.empty((c_out, stride[0] * stride[1], n * plan.plane_len + plan.tail),
                           dtype=x.dtype)
         # (C_out, 1, KH, KW) -> (KH*KW, C_out): one row of channel weights per tap
@@ -217,27 +225,37 @@ class DepthwiseConv2d(Function):
         y = np.empty((n, c_out, *plan.out_hw), dtype=x.dtype)
         depthwise_forward(x, w_taps, b, plan, phases, y)
         ctx.save_for_backward(phases, w_taps)
-        ctx.shapes = (plan, (n, c_in, h, width), w.shape)
         return y
 
     @staticmethod
     def backward(ctx: Context, g):
-        phases, w_taps = ctx.saved_tensors
         plan, (n, c_in, h, width), w_shape = ctx.shapes
-        c_out, _, kh, kw = w_shape
-        dx_rep = dw_taps = dx = dw = db = None
-        if ctx.needs_input_grad[0]:
-            dx_rep = np.empty((n, c_out, h, width), dtype=g.dtype)
-        if ctx.needs_input_grad[1]:
-            dw_taps = np.empty((kh * kw, c_out), dtype=g.dtype)
-        if dx_rep is not None or dw_taps is not None:
-            depthwise_backward(g, phases, w_taps, plan, dw_taps, dx_rep)
+        c_out = w_shape[0]
+        dx = db = None
+        if ctx.small_planes:
+            dx_rep, dw = small.small_conv_backward(ctx, g, (h, width), w_shape)
+        else:
+            dx_rep, dw = _planes_backward(ctx, g)
         if dx_rep is not None:
             # (N, C_in*m, H, W) -> (N, C_in, m, H, W): add up the m copies of each channel
             dx = (dx_rep if c_out == c_in
                   else dx_rep.reshape(n, c_in, c_out // c_in, h, width).sum(axis=2))
-        if dw_taps is not None:
-            dw = dw_taps.T.reshape(w_shape)  # (KH*KW, C_out) -> (C_out, 1, KH, KW)
         if ctx.needs_input_grad[2]:
             db = g.sum(axis=(0, 2, 3))
         return dx, dw, db
+
+
+def _planes_backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dx with C_out channels, dw) from the saved phase planes; None where not needed."""
+    phases, w_taps = ctx.saved_tensors
+    plan, (n, _, h, width), w_shape = ctx.shapes
+    c_out, _, kh, kw = w_shape
+    dx_rep = dw_taps = None
+    if ctx.needs_input_grad[0]:
+        dx_rep = np.empty((n, c_out, h, width), dtype=g.dtype)
+    if ctx.needs_input_grad[1]:
+        dw_taps = np.empty((kh * kw, c_out), dtype=g.dtype)
+    if dx_rep is not None or dw_taps is not None:
+        depthwise_backward(g, phases, w_taps, plan, dw_taps, dx_rep)
+    # (KH*KW, C_out) -> (C_out, 1, KH, KW)
+    return dx_rep, None if dw_taps is None else dw_taps.T.reshape(w_shape)

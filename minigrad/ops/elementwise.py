@@ -30,7 +30,7 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def _operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
     """Tensors or arrays of one float dtype, after checking that their shapes broadcast."""
     like = a if isinstance(a, Tensor) else b
-    a, b = (_constant(x, like) for x in (a, b))
+    a, b = _promote(op, *(_constant(op, x, like) for x in (a, b)))
     try:
         np.broadcast_shapes(np.shape(_data(a)), np.shape(_data(b)))
     except ValueError:
@@ -39,19 +39,45 @@ def _operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
     return a, b
 
 
+def _promote(op: str, a: Any, b: Any) -> tuple[Any, Any]:
+    """torch's type promotion where NumPy's differs: an integer or bool operand meeting a
+    float one takes the float's dtype (NumPy would widen int64 with float32 to float64), and
+    true division of integers gives float32. Integer tensors never require grad, so casting
+    their arrays loses no gradient."""
+    kind_a, kind_b = np.asarray(_data(a)).dtype.kind, np.asarray(_data(b)).dtype.kind
+    if kind_a == "f" and kind_b in "biu":
+        return a, _cast_array(b, _data(a).dtype)
+    if kind_b == "f" and kind_a in "biu":
+        return _cast_array(a, _data(b).dtype), b
+    if op == "div" and kind_a in "biu" and kind_b in "biu":
+        return _cast_array(a, np.float32), _cast_array(b, np.float32)
+    return a, b
+
+
+def _cast_array(x: Any, dtype: Any) -> Any:
+    if isinstance(x, Tensor):
+        return Tensor._wrap(x.data.astype(dtype))
+    return np.asarray(x, dtype=dtype)
+
+
 def _data(x: Any) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _constant(x: Any, like: Tensor) -> Any:
+def _constant(op: str, x: Any, like: Tensor) -> Any:
     """A Python number or array-like becomes an array of `like`'s float dtype."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return x
+    if x is None or np.asarray(x).dtype.kind not in "biuf":
+        raise TypeError(f"{op}: the other operand must be a Tensor, a number or a numeric "
+                        f"array, got {type(x).__name__} {x!r}")
     dtype = like.dtype if like.dtype.kind == "f" else np.result_type(like.dtype, np.asarray(x))
     if isinstance(x, bool) or (isinstance(x, (int, float)) and like.dtype.kind == "f"):
         dtype = like.dtype
+    elif isinstance(x, float):  # an integer tensor and a Python float: float32, as torch
+        dtype = np.float32
     return np.asarray(x, dtype=dtype)
 
 
@@ -125,6 +151,9 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, a, b):
+        if np.result_type(a, b).kind in "iu" and np.any(np.asarray(b) < 0):
+            raise ValueError(f"pow: integers to negative integer powers are not allowed "
+                             f"(exponent {np.min(b)}); use a float base")
         y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
@@ -337,15 +366,15 @@ def neg(x: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(_as_tensor(x))
+    return Exp.apply(_as_float(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(_as_tensor(x))
+    return Log.apply(_as_float(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(_as_tensor(x))
+    return Sqrt.apply(_as_float(x))
 
 
 def abs(x: Tensor) -> Tensor:
@@ -356,6 +385,9 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     """Clamp to [min, max]; either bound may be None (as torch.clamp)."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and np.asarray(_data(bound)).dtype.kind not in "biuf":
+            raise TypeError(f"clip: {name} must be a number or a numeric Tensor, got {bound!r}")
     return Clip.apply(_as_tensor(x), lo=min, hi=max)
 
 
@@ -364,7 +396,11 @@ clamp = clip
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elements of `a` where `condition` is true, else of `b` (broadcast together)."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    cond = np.asarray(_data(condition))
+    if cond.dtype.kind not in "biuf":
+        raise TypeError(f"where: condition must be boolean or numeric, "
+                        f"got {type(condition).__name__} of dtype {cond.dtype}")
+    cond = cond.astype(bool, copy=False)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     a, b = _operands("where", a, b)
@@ -394,3 +430,9 @@ def compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
 
 def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _as_float(x: Any) -> Tensor:
+    """A tensor for a float-valued op: integers and bools become float32, as in torch."""
+    x = _as_tensor(x)
+    return _cast_array(x, np.float32) if x.dtype.kind in "biu" else x

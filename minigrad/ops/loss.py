@@ -266,7 +266,16 @@ def _weight(op: str, weight: Any, x: Tensor) -> np.ndarray | None:
     return w.astype(x.dtype, copy=False)
 
 
+def _check_ignore_index(op: str, ignore_index: Any) -> None:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
+
+
 def _check_smoothing(label_smoothing: float) -> None:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float,
+                                                                             np.number)):
+        raise TypeError(f"cross_entropy: label_smoothing must be a number, "
+                        f"got {label_smoothing!r}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, "
                          f"got {label_smoothing}")
@@ -305,6 +314,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     """
     _check_input("cross_entropy", input)
     _check_reduction("cross_entropy", reduction)
+    _check_ignore_index("cross_entropy", ignore_index)
     _check_smoothing(label_smoothing)
     w = _weight("cross_entropy", weight, input)
     if _as_array(target).dtype.kind == "f":
@@ -328,6 +338,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     """
     _check_input("nll_loss", input)
     _check_reduction("nll_loss", reduction)
+    _check_ignore_index("nll_loss", ignore_index)
     w = _weight("nll_loss", weight, input)
     t = _as_array(target)
     _check_index_target("nll_loss", input, t, ignore_index)

@@ -14,6 +14,7 @@ import numpy as np
 
 from minigrad.autograd import Context, Function
 from minigrad.tensor import Tensor
+from minigrad.threads import for_each_chunk
 
 
 class BatchNormFunction(Function):
@@ -58,11 +59,32 @@ class BatchNormFunction(Function):
 def _train_forward(ctx: Context, x3, weight, bias, eps):
     n_per_channel = x3.shape[0] * x3.shape[2]
     mean = _channel_sum(x3) / n_per_channel
-    xc = _channelwise(np.subtract, x3, mean)
-    var = _channel_dot(xc, xc) / n_per_channel
+    xc, sum_sq = _centre(x3, mean)
+    var = sum_sq / n_per_channel
     invstd = 1 / np.sqrt(var + eps)
     ctx.save_for_backward(xc, invstd, weight)
     return _affine(xc, invstd if weight is None else weight * invstd, bias), mean, var
+
+
+def _centre(x3, mean):
+    """xc = x − μ and Σ xc² per channel, in one pass over batch chunks that stay in cache."""
+    xc = np.empty(x3.shape, dtype=x3.dtype)
+    mean_row = _row(mean, x3)
+    sums: dict[int, tuple] = {}
+
+    def centre(rows: slice) -> None:
+        np.subtract(_flat(x3[rows]), mean_row, out=_flat(xc[rows]))
+        sums[rows.start] = (_channel_dot(xc[rows], xc[rows]),)
+
+    for_each_chunk(centre, x3.shape[0], _sample_bytes(x3))
+    return xc, _in_batch_order(sums)[0]
+
+
+def _in_batch_order(sums: dict[int, tuple]) -> tuple:
+    """Add up per-chunk sums (keyed by the chunk's first row) in batch order, so that the
+    result is the same whichever thread finished first."""
+    parts = [sums[start] for start in sorted(sums)]
+    return tuple(sum(column) for column in zip(*parts))
 
 
 def _eval_forward(ctx: Context, x, weight, bias, running_mean, running_var, eps):
@@ -83,9 +105,17 @@ def _eval_forward(ctx: Context, x, weight, bias, running_mean, running_var, eps)
 
 def _affine(x3, scale, shift):
     """scale·x + shift with one (C,) scale and shift per channel; shift may be None."""
-    y3 = _channelwise(np.multiply, x3, scale)
-    if shift is not None:
-        _channelwise(np.add, y3, shift, out=y3)
+    y3 = np.empty(x3.shape, dtype=x3.dtype)
+    scale_row = _row(scale, x3)
+    shift_row = None if shift is None else _row(shift, x3)
+
+    def affine(rows: slice) -> None:
+        out = _flat(y3[rows])
+        np.multiply(_flat(x3[rows]), scale_row, out=out)
+        if shift_row is not None:
+            out += shift_row
+
+    for_each_chunk(affine, x3.shape[0], _sample_bytes(x3))
     return y3
 
 
@@ -98,24 +128,48 @@ def _update_running(running, batch, momentum):
 def _train_backward(ctx: Context, g3):
     xc, invstd, weight = ctx.saved_tensors
     n_per_channel = g3.shape[0] * g3.shape[2]
-    sum_g = _channel_sum(g3)
-    sum_g_xhat = _channel_dot(g3, xc) * invstd
+    sum_g, sum_g_xc = _grad_sums(g3, xc)
+    sum_g_xhat = sum_g_xc * invstd
     dx = None
     if ctx.needs_input_grad[0]:
         scale = invstd if weight is None else weight * invstd
-        # γ·invstd·(g − mean(g) − x̂·mean(g·x̂)), with x̂ = xc·invstd folded into one factor
-        dx = _channelwise(np.multiply, xc, -(invstd * sum_g_xhat) / n_per_channel)
-        dx += g3
-        _channelwise(np.subtract, dx, sum_g / n_per_channel, out=dx)
-        _channelwise(np.multiply, dx, scale, out=dx)
+        # γ·invstd·(g − mean(g) − x̂·mean(g·x̂)) = a·g − b·xc − c per channel, x̂ = xc·invstd
+        dx = _combine(g3, xc, scale, scale * invstd * sum_g_xhat / n_per_channel,
+                      scale * sum_g / n_per_channel)
     dweight = sum_g_xhat if ctx.needs_input_grad[1] else None
     dbias = sum_g if ctx.needs_input_grad[2] else None
     return dx, dweight, dbias
 
 
+def _grad_sums(g3, xc):
+    """Σ g and Σ g·xc per channel, each chunk of g read once while it is in cache."""
+    sums: dict[int, tuple] = {}
+
+    def grad_sums(rows: slice) -> None:
+        sums[rows.start] = (_channel_sum(g3[rows]), _channel_dot(g3[rows], xc[rows]))
+
+    for_each_chunk(grad_sums, g3.shape[0], _sample_bytes(g3))
+    return _in_batch_order(sums)
+
+
+def _combine(g3, xc, a, b, c):
+    """a·g − b·xc − c with (C,) vectors a, b, c, chunk by chunk (the temporary stays in cache)."""
+    dx = np.empty(g3.shape, dtype=g3.dtype)
+    a_row, b_row, c_row = (_row(v, g3) for v in (a, b, c))
+
+    def combine(rows: slice) -> None:
+        out = _flat(dx[rows])
+        np.multiply(_flat(g3[rows]), a_row, out=out)
+        out -= _flat(xc[rows]) * b_row
+        out -= c_row
+
+    for_each_chunk(combine, g3.shape[0], _sample_bytes(g3))
+    return dx
+
+
 def _eval_backward(ctx: Context, g3):
     scale, *for_weight = ctx.saved_tensors
-    dx = _channelwise(np.multiply, g3, scale) if ctx.needs_input_grad[0] else None
+    dx = _affine(g3, scale, None) if ctx.needs_input_grad[0] else None
     dweight = None
     if ctx.needs_input_grad[1]:
         x, mean, invstd = for_weight
@@ -125,13 +179,24 @@ def _eval_backward(ctx: Context, g3):
     return dx, dweight, dbias
 
 
-def _channelwise(ufunc: np.ufunc, a3: np.ndarray, v: np.ndarray, out=None) -> np.ndarray:
+def _channelwise(ufunc: np.ufunc, a3: np.ndarray, v: np.ndarray) -> np.ndarray:
     """ufunc(a, v) with the value v[c] for every element of channel c of an (N, C, L) array."""
-    n, c, length = a3.shape
-    # (N, C, L) -> (N, C·L), and v (C,) -> (C·L,): a row broadcast over N is much faster in
-    # NumPy than a (C, 1) column, whose inner loops would be only L elements long
-    flat_out = None if out is None else out.reshape(n, c * length)
-    return ufunc(a3.reshape(n, c * length), np.repeat(v, length), out=flat_out).reshape(a3.shape)
+    return ufunc(_flat(a3), _row(v, a3)).reshape(a3.shape)
+
+
+def _row(v: np.ndarray, a3: np.ndarray) -> np.ndarray:
+    """A (C,) vector repeated to one (C·L,) row of an (N, C, L) array: broadcast over N, a
+    row is much faster in NumPy than a (C, 1) column, whose inner loops are only L long."""
+    return np.repeat(v, a3.shape[2])
+
+
+def _flat(a3: np.ndarray) -> np.ndarray:
+    """(N, C, L) -> (N, C·L)."""
+    return a3.reshape(a3.shape[0], a3.shape[1] * a3.shape[2])
+
+
+def _sample_bytes(a3: np.ndarray) -> int:
+    return a3.shape[1] * a3.shape[2] * a3.itemsize
 
 
 def _as_ncl(a: np.ndarray) -> np.ndarray:
@@ -195,6 +260,8 @@ def _check_batch_norm(x, running_mean, running_var, weight, bias, training, mome
     if x.ndim < 2:
         raise ValueError(f"batch_norm: x must have shape (N, C, ...), got {x.shape}")
     channels = x.shape[1]
+    if channels == 0:
+        raise ValueError(f"batch_norm: x must have at least one channel, got shape {x.shape}")
     named = {"running_mean": running_mean, "running_var": running_var,
              "weight": weight, "bias": bias}
     for name, value in named.items():

@@ -64,11 +64,9 @@ def _output_size(size: int, kernel: int, stride: int, padding: int, dilation: in
 
 def _pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
     """(h, w) from an int or a sequence of one or two ints, each at least `minimum`."""
-    if isinstance(value, (int, np.integer)):
-        value = (value,)
-    if not isinstance(value, (tuple, list)):
+    if not isinstance(value, (int, np.integer, tuple, list)):
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    items = list(value)
+    items = [value] if isinstance(value, (int, np.integer)) else list(value)
     if len(items) == 1:
         items = items * 2
     if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))

@@ -47,6 +47,12 @@ def _axes(op: str, dim: Dims, ndim: int) -> tuple[int, ...]:
     return axes
 
 
+def _check_keepdim(op: str, keepdim: Any) -> bool:
+    if not isinstance(keepdim, (bool, np.bool_)):
+        raise TypeError(f"{op}: keepdim must be a bool, got {keepdim!r}")
+    return bool(keepdim)
+
+
 def _keepdim_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
@@ -158,7 +164,7 @@ class ExtremeAlongDim(Function):
 def sum(x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
     """Sum over `dim` (an int, a tuple of ints, or None for every dim)."""
     axes = _axes("sum", dim, _check_tensor("sum", x).ndim)
-    return Sum.apply(x, axes=axes, keepdim=keepdim)
+    return Sum.apply(x, axes=axes, keepdim=_check_keepdim("sum", keepdim))
 
 
 def mean(x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
@@ -166,7 +172,7 @@ def mean(x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
     axes = _axes("mean", dim, _check_tensor("mean", x).ndim)
     if x.dtype.kind != "f":
         raise TypeError(f"mean: needs a floating point tensor, got dtype {x.dtype}")
-    return Mean.apply(x, axes=axes, keepdim=keepdim)
+    return Mean.apply(x, axes=axes, keepdim=_check_keepdim("mean", keepdim))
 
 
 def var(x: Tensor, dim: Dims = None, correction: int = 1, keepdim: bool = False) -> Tensor:
@@ -174,7 +180,9 @@ def var(x: Tensor, dim: Dims = None, correction: int = 1, keepdim: bool = False)
     axes = _axes("var", dim, _check_tensor("var", x).ndim)
     if x.dtype.kind != "f":
         raise TypeError(f"var: needs a floating point tensor, got dtype {x.dtype}")
-    return Var.apply(x, axes=axes, correction=correction, keepdim=keepdim)
+    if isinstance(correction, bool) or not isinstance(correction, (int, float, np.number)):
+        raise TypeError(f"var: correction must be a number, got {correction!r}")
+    return Var.apply(x, axes=axes, correction=correction, keepdim=_check_keepdim("var", keepdim))
 
 
 def _extreme(op: str, x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Any:

@@ -387,6 +387,8 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     """
     if mode not in _NUMPY_PAD_MODES:
         raise ValueError(f"pad: mode {mode!r} is not one of {sorted(_NUMPY_PAD_MODES)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"pad: value must be a number, got {value!r}")
     if mode != "constant" and value:
         raise ValueError(f"pad: mode {mode!r} does not take a fill value (got {value})")
     widths = _pad_widths(_check_tensor("pad", x), pad, mode)

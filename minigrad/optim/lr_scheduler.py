@@ -10,9 +10,20 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 from minigrad.optim.optimizer import Optimizer
+
+
+def _check_number(owner: str, name: str, value: Any, low: float = 0.0,
+                  low_open: bool = False) -> None:
+    """`value` is a finite real number >= `low` (> `low` with `low_open`); NaN fails."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < low or (low_open and value == low):
+        bound = f"> {low}" if low_open else f">= {low}"
+        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value!r}")
 
 
 class LRScheduler:
@@ -101,6 +112,7 @@ class StepLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        _check_number("StepLR", "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -129,6 +141,7 @@ class MultiStepLR(LRScheduler):
         milestones = list(milestones)
         if milestones != sorted(milestones):
             raise ValueError(f"MultiStepLR: milestones must be increasing, got {milestones}")
+        _check_number("MultiStepLR", "gamma", gamma)
         self.milestones = milestones
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -200,8 +213,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        if not T_max > 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max!r}")
+        _check_number("CosineAnnealingLR", "T_max", T_max, low_open=True)
+        _check_number("CosineAnnealingLR", "eta_min", eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -334,8 +347,10 @@ class OneCycleLR(LRScheduler):
                              f"got {anneal_strategy!r}")
         self.anneal_strategy = anneal_strategy
         self._schedule_phases = _phases(self.total_steps, pct_start, three_phase)
+        peaks = _checked_peaks(optimizer, max_lr, div_factor, final_div_factor,
+                               {"base_momentum": base_momentum, "max_momentum": max_momentum})
         if last_epoch == -1:
-            for group, peak in zip(optimizer.param_groups, _per_group("max_lr", optimizer, max_lr)):
+            for group, peak in zip(optimizer.param_groups, peaks):
                 group["initial_lr"] = peak / div_factor
                 group["max_lr"] = peak
                 group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -426,6 +441,20 @@ def _phases(total_steps: int, pct_start: float, three_phase: bool) -> list[dict[
             phase(float(2 * pct_start * total_steps) - 2, ("max_lr", "initial_lr"),
                   ("base_momentum", "max_momentum")),
             phase(total_steps - 1, ("initial_lr", "min_lr"), ("max_momentum", "max_momentum"))]
+
+
+def _checked_peaks(optimizer: Optimizer, max_lr: Any, div_factor: Any, final_div_factor: Any,
+                   momenta: dict[str, Any]) -> list[float]:
+    """The per-group peak lrs, once every 1cycle number is checked (before any group changes)."""
+    peaks = _per_group("max_lr", optimizer, max_lr)
+    for value in peaks:
+        _check_number("OneCycleLR", "max_lr", value, low_open=True)
+    for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+        _check_number("OneCycleLR", name, value, low_open=True)
+    for name, value in momenta.items():
+        for momentum in _per_group(name, optimizer, value):
+            _check_number("OneCycleLR", name, momentum)
+    return peaks
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:

@@ -111,8 +111,8 @@ class Optimizer(ABC):
         inside = low <= value < high if high_open else low <= value <= high
         if not inside:
             closing = ")" if high_open else "]"
-            bound = f">= {low}" if high == math.inf else f"[{low}, {high}{closing}"
-            raise ValueError(f"{self._name}: invalid {key} {value!r}, it must be in {bound}")
+            bound = f">= {low}" if high == math.inf else f"in [{low}, {high}{closing}"
+            raise ValueError(f"{self._name}: invalid {key} {value!r}, it must be {bound}")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (or zero it in place with `set_to_none=False`)."""
