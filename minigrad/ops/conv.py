@@ -38,7 +38,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrP
     Shape:
         x (N, C_in, H, W), weight (C_out, C_in/groups, KH, KW), bias (C_out,)
         -> (N, C_out, OH, OW) with OH = ⌊(H + pads − dilation·(KH − 1) − 1) / stride⌋ + 1.
+        An unbatched x (C_in, H, W) gives (C_out, OH, OW), as torch.
     """
+    if isinstance(x, Tensor) and x.ndim == 3:
+        # (C_in, H, W) -> (1, C_in, H, W) and back
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     _check_tensors(x, weight, bias)
     stride = _pair("stride", stride, minimum=1)
     dilation = _pair("dilation", dilation, minimum=1)

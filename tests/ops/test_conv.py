@@ -66,6 +66,18 @@ def test_select_kernel_picks_pointwise_depthwise_or_general(x_shape, w_shape, kw
     assert conv2d(x, w, **kwargs).grad_fn.function is expected
 
 
+@pytest.mark.parametrize("w_shape, kwargs", [
+    ((6, 1, 3, 3), {"groups": 3, "stride": 2, "padding": 1}),
+    ((5, 3, 1, 1), {}),
+    ((4, 3, 3, 3), {"padding": "same"}),
+])
+def test_conv2d_of_an_unbatched_input_matches_torch(w_shape, kwargs):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((3, 7, 7)), rng.standard_normal(w_shape)]
+    check_backward_matches_torch(*_fns(kwargs), arrays)
+    check_forward_matches_torch(*_fns(kwargs), arrays)
+
+
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
 def test_conv2d_forward_matches_torch(kind):
     @given(case=conv_cases(kind))
@@ -175,7 +187,7 @@ def _bad(x_shape=(1, 4, 5, 5), w_shape=(8, 4, 3, 3), b_shape=None, dtype="float3
 
 
 @pytest.mark.parametrize("call, error, words", [
-    (_bad(x_shape=(4, 5, 5)), ValueError, ["x", "(4, 5, 5)", "4-D"]),
+    (_bad(x_shape=(4, 5)), ValueError, ["x", "(4, 5)", "4-D"]),
     (_bad(w_shape=(8, 4, 3)), ValueError, ["weight", "(8, 4, 3)", "4-D"]),
     (_bad(w_shape=(8, 3, 3, 3)), ValueError, ["(8, 3, 3, 3)", "(1, 4, 5, 5)"]),
     (_bad(w_shape=(8, 2, 3, 3), groups=3), ValueError, ["groups=3", "(1, 4, 5, 5)"]),

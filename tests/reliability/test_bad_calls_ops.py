@@ -25,8 +25,8 @@ def w(world) -> minigrad.Tensor:
 
 
 CONV = [
-    Bad("conv2d-3d-input", lambda wd: F.conv2d(r(3, 6, 6), w(wd)),
-        ValueError, "conv2d", "(3, 6, 6)"),
+    Bad("conv2d-2d-input", lambda wd: F.conv2d(r(6, 6), w(wd)),
+        ValueError, "conv2d", "(6, 6)"),
     Bad("conv2d-channels", lambda wd: F.conv2d(r(2, 5, 6, 6), w(wd)),
         ValueError, "conv2d", "(2, 5, 6, 6)"),
     Bad("conv2d-groups-divide", lambda wd: F.conv2d(r(2, 3, 6, 6), r(4, 1, 3, 3), groups=2),

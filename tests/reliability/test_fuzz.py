@@ -100,15 +100,15 @@ def conv_cases(draw) -> dict[str, Any]:
 @settings(max_examples=80)
 @given(conv_cases())
 @example({"x_shape": (2, 5, 5), "w_shape": (4, 1, 3, 3), "bias": 4, "stride": 2,
-          "padding": 1, "dilation": 1, "groups": 2})  # unbatched: torch takes it, minigrad not
+          "padding": 1, "dilation": 1, "groups": 2})  # unbatched, as torch
 def test_conv2d_fuzz_matches_torch_or_raises_value_error(case):
     x, tx = _arrays(case["x_shape"])
     w, tw = _arrays(case["w_shape"], 1)
     b, tb = _arrays((case["bias"],), 2) if case["bias"] is not None else (None, None)
     geometry = {k: case[k] for k in ("stride", "padding", "dilation", "groups")}
-    # documented: x must be a batch (N, C, H, W), not one (C, H, W) image; empty channel or
-    # spatial axes and empty filter banks are refused
-    refused = (len(case["x_shape"]) != 4 or 0 in case["x_shape"][1:]
+    # documented: x must be (N, C, H, W) or one (C, H, W) image; empty channel or spatial
+    # axes and empty filter banks are refused
+    refused = (len(case["x_shape"]) not in (3, 4) or 0 in case["x_shape"][-3:]
                or 0 in case["w_shape"])
     check_like_torch(lambda: F.conv2d(x, w, b, **geometry),
                      lambda: TF.conv2d(tx, tw, tb, **geometry), documented_refusal=refused)
