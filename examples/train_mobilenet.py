@@ -37,8 +37,8 @@ BUILDERS = {
 }
 # per dataset: width multiplier, epochs, batch size, peak learning rate
 DEFAULTS = {
-    "mnist": dict(width=0.25, epochs=3, batch_size=64, lr=0.1),
-    "digits": dict(width=0.35, epochs=8, batch_size=64, lr=0.05),
+    "mnist": dict(width=0.25, epochs=3, batch_size=64, lr=0.05),
+    "digits": dict(width=0.35, epochs=10, batch_size=64, lr=0.05),
 }
 
 
