@@ -37,9 +37,12 @@ BUILDERS = {
 }
 # per dataset: width multiplier, epochs, batch size, peak learning rate
 DEFAULTS = {
-    "mnist": dict(width=0.25, epochs=3, batch_size=64, lr=0.05),
+    "mnist": dict(width=0.25, epochs=4, batch_size=64, lr=0.05),
     "digits": dict(width=0.35, epochs=10, batch_size=64, lr=0.05),
 }
+# training crops (size, zero padding first): MNIST's digits sit in the central 20×20 pixels,
+# so 24×24 windows keep every digit whole and cost 27% less than the full 28×28
+CROPS = {"mnist": (24, 0), "digits": (8, 1)}
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,11 +64,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_data(name: str, seed: int):
-    """Train and test splits as float32 NCHW images normalised with the training statistics."""
+    """Train and test splits as float32 NCHW images normalised with the training statistics;
+    the test images are centre-cropped to the training crop size."""
     images, labels = load_mnist_5k() if name == "mnist" else load_digits()
     x_train, x_test, y_train, y_test = train_test_split(images, labels, test_fraction=0.2,
                                                         seed=seed, stratify=True)
     mean, std = x_train.mean(), x_train.std()
+    margin = (x_test.shape[-1] - CROPS[name][0]) // 2
+    x_test = x_test[..., margin:x_test.shape[-2] - margin, margin:x_test.shape[-1] - margin]
     return (x_train - mean) / std, (x_test - mean) / std, y_train, y_test
 
 
@@ -133,9 +139,9 @@ def main() -> None:
     x_train, x_test, y_train, y_test = load_data(args.dataset, args.seed)
     model = BUILDERS[args.model](num_classes=10, width_mult=args.width, small_input=True,
                                  in_channels=x_train.shape[1])
-    summary = minigrad.utils.summary(model, x_train.shape[1:])
+    summary = minigrad.utils.summary(model, x_test.shape[1:])
     print(f"{args.model} (width {args.width}) on {args.dataset}: {len(x_train)} train / "
-          f"{len(x_test)} test images of {x_train.shape[1:]}; "
+          f"{len(x_test)} test images, {x_test.shape[1:]} crops; "
           f"{summary.total_params:,} parameters, {summary.total_macs / 1e6:.1f}M MACs per image")
 
     loader = DataLoader(TensorDataset(minigrad.tensor(x_train), minigrad.tensor(y_train)),
@@ -143,7 +149,7 @@ def main() -> None:
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                     weight_decay=5e-5)
     scheduler = OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * len(loader))
-    augment = RandomCrop(x_train.shape[-1], padding=2 if args.dataset == "mnist" else 1)
+    augment = RandomCrop(*CROPS[args.dataset])
 
     history = {"loss": [], "accuracy": [], "title": f"MobileNet {args.model} on {args.dataset}"}
     started = time.perf_counter()
