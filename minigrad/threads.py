@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _state: dict = {"threads": 1, "pool": None}
 
@@ -59,18 +62,27 @@ def for_each_chunk(fn: Callable[[slice], None], batch: int, sample_bytes: int) -
     """
     rows = max(1, CHUNK_BYTES // max(1, sample_bytes))
     chunks = [slice(a, min(a + rows, batch)) for a in range(0, batch, rows)]
-    pool, threads = _state["pool"], _state["threads"]
-    if pool is None or len(chunks) < 2 or batch * sample_bytes < MIN_PARALLEL_BYTES:
-        for rows_slice in chunks:
+
+    def run_all(run: list[slice]) -> None:
+        for rows_slice in run:
             fn(rows_slice)
+
+    for_each_run(run_all, chunks, batch * sample_bytes)
+
+
+def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int) -> None:
+    """Split `items` into one contiguous run per thread and call `fn(run)` on each run.
+
+    Runs in parallel when threads are set and the work (`total_bytes`) is worth the hand-off;
+    otherwise calls `fn(items)` once on the calling thread. `fn` must write disjoint results
+    for disjoint runs; it can allocate its scratch buffers once per run.
+    """
+    pool, threads = _state["pool"], _state["threads"]
+    if pool is None or len(items) < 2 or total_bytes < MIN_PARALLEL_BYTES:
+        fn(items)
         return
-    parts = min(threads, len(chunks))
-    bounds = [len(chunks) * i // parts for i in range(parts + 1)]
-    futures = [pool.submit(_run_all, fn, chunks[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    parts = min(threads, len(items))
+    bounds = [len(items) * i // parts for i in range(parts + 1)]
+    futures = [pool.submit(fn, items[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     for future in futures:
         future.result()
-
-
-def _run_all(fn: Callable[[slice], None], chunks: list[slice]) -> None:
-    for rows_slice in chunks:
-        fn(rows_slice)

@@ -26,6 +26,7 @@ import numpy as np
 from minigrad.autograd import Context, Function
 from minigrad.ops import conv_depthwise_small as small
 from minigrad.ops.conv_general import output_size
+from minigrad.threads import for_each_run
 
 TILE_BYTES = 2 * 1024 * 1024
 
@@ -69,122 +70,131 @@ def plan_planes(in_hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[i
     return PlanePlan(in_hw, out_hw, stride, (padding[0], padding[2]), phase_hw, taps)
 
 
-def _interior(plan: PlanePlan) -> tuple[slice, slice]:
-    """The input rows and columns that land inside the phase planes (the rest are never read)."""
+def _interior(plan: PlanePlan) -> tuple[int, int]:
+    """How many input rows and columns land inside the phase planes (the rest are never read)."""
     (sh, sw), (top, left), (hph, wph) = plan.stride, plan.pad_top_left, plan.phase_hw
-    return (slice(0, max(0, min(plan.in_hw[0], sh * hph - top))),
-            slice(0, max(0, min(plan.in_hw[1], sw * wph - left))))
+    return (max(0, min(plan.in_hw[0], sh * hph - top)),
+            max(0, min(plan.in_hw[1], sw * wph - left)))
+
+
+def _phase_window(plan: PlanePlan, axis: int, phase: int) -> tuple[slice, slice]:
+    """Along one axis of phase `phase`: the phase-plane positions that hold input pixels, and
+    those input pixels as a strided slice. Position i holds padded position i·s + phase, which
+    is input pixel i·s + phase − pad when that lies inside the input.
+    """
+    s, pad = plan.stride[axis], plan.pad_top_left[axis]
+    size, length = plan.in_hw[axis], plan.phase_hw[axis]
+    first = max(0, -((phase - pad) // s))  # ⌈(pad − phase) / s⌉, at least 0
+    stop = max(first, min(length, (size - 1 + pad - phase) // s + 1))
+    pixel = first * s + phase - pad
+    return slice(first, stop), slice(pixel, pixel + s * (stop - first), s)
+
+
+def _phase_views(phases: np.ndarray, plan: PlanePlan, n: int
+                 ) -> Iterator[tuple[np.ndarray, tuple[slice, slice], tuple[slice, slice]]]:
+    """For each of the sh·sw phases of phases (c, S, N·Hph·Wph + tail): the phase as a
+    (c, N, Hph, Wph) view, the rows and columns of it that hold input pixels, and the input
+    rows and columns they hold (strided slices)."""
+    (sh, sw), (hph, wph) = plan.stride, plan.phase_hw
+    # (c, S, N*Hph*Wph) -> (c, S, N, Hph, Wph)
+    planes = phases[:, :, :n * plan.plane_len].reshape(phases.shape[0], sh * sw, n, hph, wph)
+    for a, b in np.ndindex(sh, sw):
+        (rows, in_rows), (cols, in_cols) = _phase_window(plan, 0, a), _phase_window(plan, 1, b)
+        yield planes[:, a * sw + b], (rows, cols), (in_rows, in_cols)
 
 
 def split_phases(x: np.ndarray, plan: PlanePlan, out: np.ndarray) -> None:
-    """Write the phase planes of x (N, c, H, W) zero-padded into out (c, S, N·Hph·Wph + tail).
-
-    The padded planes are cut to (sh·Hph, sw·Wph), so that phase (a, b) is the padded plane
-    reshaped (Hph, sh, Wph, sw) at [:, a, :, b]: one strided copy per phase.
+    """Write the phase planes of x (N, c, H, W) zero-padded into out (c, S, N·Hph·Wph + tail):
+    zeros, then one strided copy per phase straight from x.
     """
-    (sh, sw), (top, left), (hph, wph) = plan.stride, plan.pad_top_left, plan.phase_hw
-    (n, c), span = x.shape[:2], x.shape[0] * plan.plane_len
-    rows, cols = _interior(plan)
-    out[:, :, span:] = 0
-    # (c, S, N*Hph*Wph) -> (c, S, N, Hph, Wph)
-    planes = out[:, :, :span].reshape(c, sh * sw, n, hph, wph)
-    strided = sh > 1 or sw > 1
-    xp = np.empty((c, n, sh * hph, sw * wph), dtype=x.dtype) if strided else planes[:, 0]
-    # (N, c, H, W) -> (c, N, H, W), written into the padded planes; then their border zeroed
-    xp[:, :, top:top + rows.stop, left:left + cols.stop] = x.transpose(1, 0, 2, 3)[:, :, rows, cols]
-    xp[:, :, :top] = 0
-    xp[:, :, top + rows.stop:] = 0
-    xp[:, :, :, :left] = 0
-    xp[:, :, :, left + cols.stop:] = 0
-    if strided:
-        # (c, N, Hph*sh, Wph*sw) -> (c, N, Hph, sh, Wph, sw)
-        xp6 = xp.reshape(c, n, hph, sh, wph, sw)
-        for a, b in np.ndindex(sh, sw):
-            planes[:, a * sw + b] = xp6[:, :, :, a, :, b]
+    out[...] = 0  # one contiguous pass: zeroing the thin borders alone is slower
+    x_c = x.transpose(1, 0, 2, 3)  # (N, c, H, W) -> (c, N, H, W), a view
+    for plane, (rows, cols), (in_rows, in_cols) in _phase_views(out, plan, x.shape[0]):
+        plane[:, :, rows, cols] = x_c[:, :, in_rows, in_cols]
 
 
 def merge_phases(dphases: np.ndarray, plan: PlanePlan, dx: np.ndarray) -> None:
     """The adjoint of split_phases: dphases (c, S, N·Hph·Wph + tail) -> dx (N, c, H, W).
 
-    Input pixels that fall outside the phase planes are read by no tap: their gradient is 0.
+    Every input pixel inside the planes sits in exactly one phase; the pixels past them are
+    read by no tap, so their gradient is 0.
     """
-    (sh, sw), (top, left), (hph, wph) = plan.stride, plan.pad_top_left, plan.phase_hw
-    (n, c), span = dx.shape[:2], dx.shape[0] * plan.plane_len
-    rows, cols = _interior(plan)
-    # (c, S, N*Hph*Wph) -> (c, S, N, Hph, Wph)
-    planes = dphases[:, :, :span].reshape(c, sh * sw, n, hph, wph)
-    if sh == sw == 1:
-        dxp = planes[:, 0]
-    else:
-        dxp = np.empty((c, n, hph * sh, wph * sw), dtype=dphases.dtype)
-        # (c, N, Hph*sh, Wph*sw) -> (c, N, Hph, sh, Wph, sw): phase (a, b) is [..., a, :, b]
-        dxp6 = dxp.reshape(c, n, hph, sh, wph, sw)
-        for a, b in np.ndindex(sh, sw):
-            dxp6[:, :, :, a, :, b] = planes[:, a * sw + b]
     dx_c = dx.transpose(1, 0, 2, 3)  # (N, c, H, W) -> (c, N, H, W), a view
-    dx_c[:, :, rows, cols] = dxp[:, :, top:top + rows.stop, left:left + cols.stop]
-    dx_c[:, :, rows.stop:] = 0
-    dx_c[:, :, :, cols.stop:] = 0
+    for plane, (rows, cols), (in_rows, in_cols) in _phase_views(dphases, plan, dx.shape[0]):
+        dx_c[:, :, in_rows, in_cols] = plane[:, :, rows, cols]
+    rows_in, cols_in = _interior(plan)
+    dx_c[:, :, rows_in:] = 0
+    dx_c[:, :, :, cols_in:] = 0
 
 
-def _tiles(n_channels: int, channel_bytes: int) -> tuple[int, Iterator[slice]]:
+def _tiles(n_channels: int, channel_bytes: int) -> tuple[int, list[slice]]:
     """Tiles of channels whose buffers together take about TILE_BYTES (at least one channel)."""
     tile = max(1, min(n_channels, TILE_BYTES // max(1, channel_bytes)))
-    return tile, (slice(c0, min(c0 + tile, n_channels)) for c0 in range(0, n_channels, tile))
+    return tile, [slice(c0, min(c0 + tile, n_channels)) for c0 in range(0, n_channels, tile)]
 
 
 def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, plan: PlanePlan,
                       phases: np.ndarray, y: np.ndarray) -> None:
     """Fill phases (C, S, N·Hph·Wph + tail) from x (N, C, H, W), then
-    y (N, C, OH, OW) = b + Σ_k w_taps[k] · (tap k's slice of the phases), tile by tile.
+    y (N, C, OH, OW) = b + Σ_k w_taps[k] · (tap k's slice of the phases), tile by tile; the
+    tiles are shared out over the threads.
     """
     (oh, ow), (hph, wph), n = plan.out_hw, plan.phase_hw, x.shape[0]
     span = n * plan.plane_len
     tile, tiles = _tiles(x.shape[1], (phases[0].size + 2 * span) * phases.itemsize)
-    acc = np.empty((tile, span), dtype=phases.dtype)
-    product = np.empty_like(acc)
     y_c = y.transpose(1, 0, 2, 3)  # (N, C, OH, OW) -> (C, N, OH, OW), a view
-    for t in tiles:
-        c = t.stop - t.start
-        split_phases(x[:, t], plan, phases[t])
-        for k, (s, offset) in enumerate(plan.taps):
-            np.multiply(phases[t, s, offset:offset + span], w_taps[k, t, None],
-                        out=product[:c] if k else acc[:c])
-            if k:
-                acc[:c] += product[:c]
-        if b is not None:
-            acc[:c] += b[t, None]
-        # (c, N*Hph*Wph) -> (c, N, Hph, Wph), the rows past OH and columns past OW dropped
-        y_c[t] = acc[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow]
+
+    def run(my_tiles: list[slice]) -> None:
+        acc = np.empty((tile, span), dtype=phases.dtype)
+        product = np.empty_like(acc)
+        for t in my_tiles:
+            c = t.stop - t.start
+            split_phases(x[:, t], plan, phases[t])
+            for k, (s, offset) in enumerate(plan.taps):
+                np.multiply(phases[t, s, offset:offset + span], w_taps[k, t, None],
+                            out=product[:c] if k else acc[:c])
+                if k:
+                    acc[:c] += product[:c]
+            if b is not None:
+                acc[:c] += b[t, None]
+            # (c, N*Hph*Wph) -> (c, N, Hph, Wph), the rows past OH and columns past OW dropped
+            y_c[t] = acc[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow]
+
+    for_each_run(run, tiles, phases.nbytes)
 
 
 def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, plan: PlanePlan,
                        dw_taps: np.ndarray | None, dx: np.ndarray | None) -> None:
-    """Fill dw_taps (K, C) and dx (N, C, H, W) from g (N, C, OH, OW), tile by tile."""
+    """Fill dw_taps (K, C) and dx (N, C, H, W) from g (N, C, OH, OW), tile by tile; the tiles
+    are shared out over the threads."""
     (oh, ow), (hph, wph), n = plan.out_hw, plan.phase_hw, g.shape[0]
     span = n * plan.plane_len
     tile, tiles = _tiles(g.shape[1], 2 * (phases[0].size + span) * phases.itemsize)
-    # the dropped outputs get gradient 0, so they add nothing to dw or dx
-    g_wide = np.zeros((tile, span), dtype=g.dtype)
-    product = np.empty_like(g_wide)
-    dphases = np.empty((tile, *phases.shape[1:]), dtype=phases.dtype)
     g_c = g.transpose(1, 0, 2, 3)  # (N, C, OH, OW) -> (C, N, OH, OW), a view
-    for t in tiles:
-        c = t.stop - t.start
-        # (c, N*Hph*Wph) -> (c, N, Hph, Wph)
-        g_wide[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow] = g_c[t]
-        if dx is not None:
-            dphases[:c] = 0
-        for k, (s, offset) in enumerate(plan.taps):
-            tap = phases[t, s, offset:offset + span]
-            if dw_taps is not None:
-                # one dot product per channel: (c, 1, span) · (c, span, 1)
-                dw_taps[k, t] = np.matmul(tap[:, None, :], g_wide[:c, :, None])[:, 0, 0]
+
+    def run(my_tiles: list[slice]) -> None:
+        # the dropped outputs get gradient 0, so they add nothing to dw or dx
+        g_wide = np.zeros((tile, span), dtype=g.dtype)
+        product = np.empty_like(g_wide)
+        dphases = np.empty((tile, *phases.shape[1:]), dtype=phases.dtype)
+        for t in my_tiles:
+            c = t.stop - t.start
+            # (c, N*Hph*Wph) -> (c, N, Hph, Wph)
+            g_wide[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow] = g_c[t]
             if dx is not None:
-                np.multiply(g_wide[:c], w_taps[k, t, None], out=product[:c])
-                dphases[:c, s, offset:offset + span] += product[:c]
-        if dx is not None:
-            merge_phases(dphases[:c], plan, dx[:, t])
+                dphases[:c] = 0
+            for k, (s, offset) in enumerate(plan.taps):
+                tap = phases[t, s, offset:offset + span]
+                if dw_taps is not None:
+                    # one dot product per channel: (c, 1, span) · (c, span, 1)
+                    dw_taps[k, t] = np.matmul(tap[:, None, :], g_wide[:c, :, None])[:, 0, 0]
+                if dx is not None:
+                    np.multiply(g_wide[:c], w_taps[k, t, None], out=product[:c])
+                    dphases[:c, s, offset:offset + span] += product[:c]
+            if dx is not None:
+                merge_phases(dphases[:c], plan, dx[:, t])
+
+    for_each_run(run, tiles, phases.nbytes)
 
 
 class DepthwiseConv2d(Function):

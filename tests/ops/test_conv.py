@@ -12,8 +12,10 @@ import minigrad
 from minigrad.ops import conv_depthwise
 from minigrad.ops.conv import conv2d, select_kernel
 from minigrad.ops.conv_depthwise import DepthwiseConv2d
+from minigrad.ops.conv_depthwise_small import MAX_SMALL_PLANE
 from minigrad.ops.conv_general import GeneralConv2d
 from minigrad.ops.conv_pointwise import PointwiseConv2d
+from minigrad.threads import get_num_threads, set_num_threads
 from tests.helpers import (
     check_backward_matches_torch,
     check_finite_differences,
@@ -241,12 +243,26 @@ def test_conv2d_of_an_empty_batch_has_torch_shapes_and_zero_weight_gradient(kind
     assert x.grad.shape == x.shape and not w.grad.data.any() and not b.grad.data.any()
 
 
-@pytest.mark.parametrize("tile_bytes", [1, 6000, 9000])
+@pytest.fixture
+def threads(request):
+    previous = get_num_threads()
+    set_num_threads(request.param)
+    yield request.param
+    set_num_threads(previous)
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+@pytest.mark.parametrize("tile_bytes", [1, 20000, 30000])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_depthwise_conv2d_tiled_over_channels_matches_torch(monkeypatch, tile_bytes, stride):
-    # small tiles: one, two or three of the five channels per tile, the last tile partial
+def test_depthwise_conv2d_tiled_over_channels_matches_torch(monkeypatch, threads, tile_bytes,
+                                                            stride):
+    # small tiles: one to five of the five channels per tile, often with the last one partial;
+    # with two threads, each takes a run of tiles however small the work
     monkeypatch.setattr(conv_depthwise, "TILE_BYTES", tile_bytes)
-    arrays, kwargs = _arrays((2, 5, 7, 7), (5, 1, 3, 3), {"stride": stride, "padding": 1,
-                                                          "groups": 5})
+    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    arrays, kwargs = _arrays((2, 5, 17, 17), (5, 1, 3, 3), {"stride": stride, "padding": 1,
+                                                            "groups": 5})
+    out_side = (17 + 2 * 1 - 3) // stride + 1
+    assert out_side**2 > MAX_SMALL_PLANE  # the phase-plane kernel, not the small-plane one
     check_forward_matches_torch(*_fns(kwargs), arrays)
     check_backward_matches_torch(*_fns(kwargs), arrays)
