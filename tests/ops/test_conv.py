@@ -266,3 +266,18 @@ def test_depthwise_conv2d_tiled_over_channels_matches_torch(monkeypatch, threads
     assert out_side**2 > MAX_SMALL_PLANE  # the phase-plane kernel, not the small-plane one
     check_forward_matches_torch(*_fns(kwargs), arrays)
     check_backward_matches_torch(*_fns(kwargs), arrays)
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_conv2d_on_small_planes_in_batch_chunks_matches_torch(monkeypatch, threads,
+                                                                        stride):
+    # one sample per chunk, the chunks shared out over the threads however small the work
+    monkeypatch.setattr(minigrad.threads, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    arrays, kwargs = _arrays((5, 4, 7, 7), (8, 1, 3, 3), {"stride": stride, "padding": 1,
+                                                          "groups": 4})
+    out_side = (7 + 2 * 1 - 3) // stride + 1
+    assert out_side**2 <= MAX_SMALL_PLANE  # the small-plane kernel
+    check_forward_matches_torch(*_fns(kwargs), arrays)
+    check_backward_matches_torch(*_fns(kwargs), arrays)
