@@ -23,12 +23,8 @@ class BatchNormFunction(Function):
     Train: μ, σ² are the batch's (biased variance); the running statistics are updated in
     place, outside the graph, with torch's rule `new = (1 − momentum)·old + momentum·batch`
     and the unbiased variance `σ²·m/(m − 1)`.
-    μ and σ² come from one pass over x: Σ t and Σ t² of t = x − K, with K the first sample's
-    channel mean (so t is centred well enough that Σ t² − (Σ t)²/m does not cancel), and then
-    y = x·γ·invstd + (β − μ·γ·invstd) is one more pass; x − μ is never stored.
-    Backward: dx = γ·invstd·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g, with
-    xc = x − μ recomputed chunk by chunk in cache.
-    Saved: x, μ, invstd and γ.
+    Backward: dx = γ·invstd·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g.
+    Saved: xc (x minus the batch mean), invstd and γ.
 
     Eval: μ, σ² are the running statistics, so y is affine in x.
     Backward: dx = g·γ·invstd, dγ = Σ g·(x − μ)·invstd, dβ = Σ g.
@@ -42,7 +38,7 @@ class BatchNormFunction(Function):
         # (N, C, *S) -> (N, C, L): every statistic is a reduction over axes 0 and 2
         x3 = _as_ncl(x)
         if training:
-            y3, mean, var = _train_forward(ctx, x, x3, weight, bias, eps)
+            y3, mean, var = _train_forward(ctx, x3, weight, bias, eps)
             if running_mean is not None:
                 n_per_channel = x3.shape[0] * x3.shape[2]
                 _update_running(running_mean, mean, momentum)
@@ -60,35 +56,28 @@ class BatchNormFunction(Function):
         return (None if dx is None else dx.reshape(g.shape)), dweight, dbias
 
 
-def _train_forward(ctx: Context, x, x3, weight, bias, eps):
+def _train_forward(ctx: Context, x3, weight, bias, eps):
     n_per_channel = x3.shape[0] * x3.shape[2]
-    shift = x3[0].mean(axis=1)
-    sum_t, sum_tt = _shifted_sums(x3, shift)
-    mean_t = sum_t / n_per_channel
-    mean = shift + mean_t
-    var = np.maximum(sum_tt / n_per_channel - mean_t * mean_t, 0)
+    mean = _channel_sum(x3) / n_per_channel
+    xc, sum_sq = _centre(x3, mean)
+    var = sum_sq / n_per_channel
     invstd = 1 / np.sqrt(var + eps)
-    # x itself, not a reshaped view, so that autograd notices in-place changes to it
-    ctx.save_for_backward(x, mean, invstd, weight)
-    scale = invstd if weight is None else weight * invstd
-    shift_y = -mean * scale
-    if bias is not None:
-        shift_y += bias
-    return _affine(x3, scale, shift_y), mean, var
+    ctx.save_for_backward(xc, invstd, weight)
+    return _affine(xc, invstd if weight is None else weight * invstd, bias), mean, var
 
 
-def _shifted_sums(x3, shift):
-    """Σ t and Σ t² per channel of t = x − shift, each chunk of x read once (t stays in cache)."""
-    shift_row = _row(shift, x3)
+def _centre(x3, mean):
+    """xc = x − μ and Σ xc² per channel, in one pass over batch chunks that stay in cache."""
+    xc = np.empty(x3.shape, dtype=x3.dtype)
+    mean_row = _row(mean, x3)
     sums: dict[int, tuple] = {}
 
-    def shifted_sums(rows: slice) -> None:
-        t = _flat(x3[rows]) - shift_row
-        t3 = t.reshape(x3[rows].shape)
-        sums[rows.start] = (_channel_sum(t3), _channel_dot(t3, t3))
+    def centre(rows: slice) -> None:
+        np.subtract(_flat(x3[rows]), mean_row, out=_flat(xc[rows]))
+        sums[rows.start] = (_channel_dot(xc[rows], xc[rows]),)
 
-    for_each_chunk(shifted_sums, x3.shape[0], _sample_bytes(x3))
-    return _in_batch_order(sums)
+    for_each_chunk(centre, x3.shape[0], _sample_bytes(x3))
+    return xc, _in_batch_order(sums)[0]
 
 
 def _in_batch_order(sums: dict[int, tuple]) -> tuple:
@@ -137,48 +126,41 @@ def _update_running(running, batch, momentum):
 
 
 def _train_backward(ctx: Context, g3):
-    x, mean, invstd, weight = ctx.saved_tensors
-    x3 = _as_ncl(x)
+    xc, invstd, weight = ctx.saved_tensors
     n_per_channel = g3.shape[0] * g3.shape[2]
-    sum_g, sum_g_xc = _grad_sums(g3, x3, mean)
+    sum_g, sum_g_xc = _grad_sums(g3, xc)
     sum_g_xhat = sum_g_xc * invstd
     dx = None
     if ctx.needs_input_grad[0]:
         scale = invstd if weight is None else weight * invstd
         # γ·invstd·(g − mean(g) − x̂·mean(g·x̂)) = a·g − b·xc − c per channel, x̂ = xc·invstd
-        dx = _combine(g3, x3, mean, scale, scale * invstd * sum_g_xhat / n_per_channel,
+        dx = _combine(g3, xc, scale, scale * invstd * sum_g_xhat / n_per_channel,
                       scale * sum_g / n_per_channel)
     dweight = sum_g_xhat if ctx.needs_input_grad[1] else None
     dbias = sum_g if ctx.needs_input_grad[2] else None
     return dx, dweight, dbias
 
 
-def _grad_sums(g3, x3, mean):
-    """Σ g and Σ g·xc per channel, xc = x − μ, each chunk of g and x read once while it is in
-    cache."""
-    mean_row = _row(mean, x3)
+def _grad_sums(g3, xc):
+    """Σ g and Σ g·xc per channel, each chunk of g read once while it is in cache."""
     sums: dict[int, tuple] = {}
 
     def grad_sums(rows: slice) -> None:
-        xc = (_flat(x3[rows]) - mean_row).reshape(x3[rows].shape)
-        sums[rows.start] = (_channel_sum(g3[rows]), _channel_dot(g3[rows], xc))
+        sums[rows.start] = (_channel_sum(g3[rows]), _channel_dot(g3[rows], xc[rows]))
 
     for_each_chunk(grad_sums, g3.shape[0], _sample_bytes(g3))
     return _in_batch_order(sums)
 
 
-def _combine(g3, x3, mean, a, b, c):
-    """a·g − b·(x − μ) − c with (C,) vectors a, b, c, chunk by chunk (the temporary stays in
-    cache)."""
+def _combine(g3, xc, a, b, c):
+    """a·g − b·xc − c with (C,) vectors a, b, c, chunk by chunk (the temporary stays in cache)."""
     dx = np.empty(g3.shape, dtype=g3.dtype)
-    mean_row, a_row, b_row, c_row = (_row(v, g3) for v in (mean, a, b, c))
+    a_row, b_row, c_row = (_row(v, g3) for v in (a, b, c))
 
     def combine(rows: slice) -> None:
         out = _flat(dx[rows])
         np.multiply(_flat(g3[rows]), a_row, out=out)
-        xc_b = _flat(x3[rows]) - mean_row
-        xc_b *= b_row
-        out -= xc_b
+        out -= _flat(xc[rows]) * b_row
         out -= c_row
 
     for_each_chunk(combine, g3.shape[0], _sample_bytes(g3))
