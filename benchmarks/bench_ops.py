@@ -1,7 +1,8 @@
 """Time minigrad's MobileNet ops against torch in one process: forward, and forward+backward.
 
 Each op runs on the same float32 data in both frameworks; a row reports the median of
-`--repeat` runs (≥ 7) after two warm-up runs, and the ratio minigrad/torch. Both frameworks
+`--repeat` runs (≥ 7) after two warm-up runs, minigrad's and torch's runs interleaved, and the
+ratio minigrad/torch. Both frameworks
 get the same number of threads (`--threads`, 1 by default): torch via `torch.set_num_threads`,
 minigrad's BLAS via threadpoolctl.
 
@@ -44,16 +45,20 @@ def _reexec_with_tuned_malloc() -> None:
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def _median_ms(fn: Callable[[], object], repeat: int, clock: Callable[[], float],
-               warmup: int = 2) -> float:
+def _paired_median_ms(runs: tuple[Callable[[], object], ...], repeat: int,
+                      clock: Callable[[], float], warmup: int = 2) -> list[float]:
+    """The median time of each run, the runs interleaved (one of each, repeated), so that a
+    machine that speeds up or slows down meanwhile shifts them all alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for run in runs:
+            run()
+    times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeat):
-        start = clock()
-        fn()
-        times.append(clock() - start)
-    return 1e3 * statistics.median(times)
+        for run, run_times in zip(runs, times):
+            start = clock()
+            run()
+            run_times.append(clock() - start)
+    return [1e3 * statistics.median(run_times) for run_times in times]
 
 
 class Case:
@@ -159,7 +164,7 @@ def _measure(case: Case, repeat: int, clock: Callable[[], float]) -> dict:
     for mode, mg_run, torch_run in (("forward", case.mg_forward, case.torch_forward),
                                     ("forward+backward", case.mg_train_step,
                                      case.torch_train_step)):
-        mg_ms, torch_ms = _median_ms(mg_run, repeat, clock), _median_ms(torch_run, repeat, clock)
+        mg_ms, torch_ms = _paired_median_ms((mg_run, torch_run), repeat, clock)
         row[mode] = {"minigrad_ms": mg_ms, "torch_ms": torch_ms, "ratio": mg_ms / torch_ms}
     return row
 
