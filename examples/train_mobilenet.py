@@ -7,8 +7,8 @@ Everything comes from installed packages, nothing is downloaded. It shows a prog
 loss and throughput, prints test accuracy after each epoch, saves a checkpoint with
 `minigrad.save` and, when matplotlib is installed, a PNG of the loss and accuracy curves.
 
-    python examples/train_mobilenet.py                      # MobileNetV2 on MNIST-5k
-    python examples/train_mobilenet.py --dataset digits     # 8×8 digits, a few seconds
+    python examples/train_mobilenet.py                      # MobileNetV2 on MNIST-5k, ~2 min
+    python examples/train_mobilenet.py --dataset digits     # 8×8 digits, ~20 s
     python examples/train_mobilenet.py --model v3-small --epochs 8
 """
 
