@@ -13,8 +13,8 @@ reads phase ((u·d) mod s, (v·d) mod s) at offset (⌊u·d/s⌋, ⌊v·d/s⌋).
 Cache tiling: channels are processed a tile at a time (about TILE_BYTES of buffers), so a
 tile's input, accumulator and product stay in cache across all KH·KW taps; streaming whole arrays
 through memory once per tap measured 2× slower. The tiles are independent, so with
-`minigrad.set_num_threads(n)` each thread takes a run of them. This layout also measured faster than a
-channels-last (NHWC) kernel, which pays for transposes of every activation.
+`minigrad.set_num_threads(n)` each thread takes a run of them. This layout also measured
+faster than a channels-last (NHWC) kernel, which pays for transposes of every activation.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from minigrad.ops.conv import conv2d, select_kernel
 from minigrad.ops.conv_depthwise import DepthwiseConv2d
 from minigrad.ops.conv_depthwise_small import MAX_SMALL_PLANE
 from minigrad.ops.conv_general import GeneralConv2d
-from minigrad.ops.conv_pointwise import PointwiseConv2d
+from minigrad.ops.conv_pointwise import SMALL_PLANE, PointwiseConv2d
 from minigrad.threads import get_num_threads, set_num_threads
 from tests.helpers import (
     check_backward_matches_torch,
@@ -279,5 +279,16 @@ def test_depthwise_conv2d_on_small_planes_in_batch_chunks_matches_torch(monkeypa
                                                           "groups": 4})
     out_side = (7 + 2 * 1 - 3) // stride + 1
     assert out_side**2 <= MAX_SMALL_PLANE  # the small-plane kernel
+    check_forward_matches_torch(*_fns(kwargs), arrays)
+    check_backward_matches_torch(*_fns(kwargs), arrays)
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+@pytest.mark.parametrize("side", [3, 5])  # planes below and above SMALL_PLANE pixels
+def test_pointwise_conv2d_in_batch_slices_matches_torch(monkeypatch, threads, side):
+    # with two threads, each takes a slice of the batch however small the work
+    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    assert 3**2 < SMALL_PLANE <= 5**2
+    arrays, kwargs = _arrays((5, 4, side, side), (6, 4, 1, 1), {})
     check_forward_matches_torch(*_fns(kwargs), arrays)
     check_backward_matches_torch(*_fns(kwargs), arrays)
