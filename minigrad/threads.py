@@ -27,11 +27,15 @@ MIN_PARALLEL_BYTES = 1 << 20
 
 
 def set_num_threads(n: int) -> None:
-    """Use `n` threads for minigrad's batch-parallel kernels, BLAS's products included.
+    """Use `n` threads for minigrad's batch-parallel kernels, as `torch.set_num_threads`.
+
+    The elementwise chains, BatchNorm, the depthwise kernels and the pointwise convolution's
+    products run on the pool. With threadpoolctl installed, BLAS is limited to one thread of
+    its own either way, so the other matrix products (`linear`, `matmul`, the general conv's
+    im2col product; small in a MobileNet) run on one thread.
 
     Args:
-        n: a positive int; 1 runs everything on the calling thread. With threadpoolctl
-            installed, BLAS is limited to one thread of its own either way.
+        n: a positive int; 1 runs everything on the calling thread.
     """
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
