@@ -259,7 +259,8 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False)
         if g is None:
             continue
         if not isinstance(node, Context):
-            node._accumulate_grad(g)
+            owned = _held_by_this_pass_only(g)  # asked first: the call below holds g too
+            node._accumulate_grad(g, owned=owned)
             continue
         if node.retained is not None and node.retained() is not None:
             node.retained()._accumulate_grad(g)
@@ -267,6 +268,16 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False)
         if not retain_graph:
             node.free()
         _send_grads(node, input_grads, grads, anomaly)
+        del input_grads  # so that a leaf's gradient is held by `grads` alone
+
+
+def _held_by_this_pass_only(g: np.ndarray) -> bool:
+    """Whether g owns its memory and nothing but run_backward refers to it, so that a leaf may
+    keep g itself as its .grad, as torch's AccumulateGrad steals such buffers: a copy of a
+    large input's gradient costs as much as a light op. Anything else holding g (the caller's
+    seed gradient, another leaf, a view of g, a saved tensor) raises its reference count."""
+    # the references: run_backward's `g`, this function's argument, getrefcount's argument
+    return g.flags.owndata and sys.getrefcount(g) <= 3
 
 
 def _send_grads(node: Context, input_grads: Any, grads: dict[int, np.ndarray],

@@ -113,10 +113,12 @@ class Tensor:
             return
         autograd.run_backward(self, g, retain_graph=retain_graph)
 
-    def _accumulate_grad(self, g: np.ndarray) -> None:
+    def _accumulate_grad(self, g: np.ndarray, owned: bool = False) -> None:
+        """Add g to .grad. g is copied unless `owned` says nothing else refers to it: the same
+        array may be handed to several leaves or kept by the caller."""
         if self.grad is None:
-            # a copy: the same array may be handed to several leaves or kept by the caller
-            self.grad = Tensor._wrap(g.astype(self.data.dtype, copy=True))
+            keep = owned and g.dtype == self.data.dtype
+            self.grad = Tensor._wrap(g if keep else g.astype(self.data.dtype, copy=True))
         else:
             self.grad = Tensor._wrap(self.grad.data + g)
 

@@ -68,6 +68,53 @@ def test_intermediate_gradients_do_not_leak_into_a_second_backward():
     assert x.grad.item() == tx.grad.item() == 64.0
 
 
+class Triple(Function):
+    """y = 3x; backward records the id of each gradient it returns, or returns one array it
+    keeps (`kept`), as a function with a cache might."""
+
+    returned: list = []
+    kept: np.ndarray | None = None
+
+    @staticmethod
+    def forward(ctx, x):
+        return 3 * x
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = 3 * g if Triple.kept is None else Triple.kept
+        Triple.returned.append(id(dx))
+        return dx
+
+
+def test_a_leaf_keeps_a_fresh_input_gradient_without_copying_it():
+    Triple.returned, Triple.kept = [], None
+    x = minigrad.ones(4, requires_grad=True)
+    Triple.apply(x).backward(np.ones(4, np.float32))
+    # a copy would be made while the returned array is alive, so it would have another id
+    assert id(x.grad.data) == Triple.returned[0]
+    np.testing.assert_array_equal(x.grad.data, 3.0)
+
+
+def test_a_gradient_held_elsewhere_is_copied_into_the_leaf():
+    Triple.returned, Triple.kept = [], np.full(4, 3.0, np.float32)
+    x = minigrad.ones(4, requires_grad=True)
+    Triple.apply(x).backward(np.ones(4, np.float32))
+    x.grad.data[:] = 0  # must not reach the array the function keeps
+    np.testing.assert_array_equal(Triple.kept, 3.0)
+    Triple.kept = None
+
+
+def test_leaves_never_share_a_gradient_array_with_each_other_or_the_seed():
+    seed = np.ones(3, np.float32)
+    a, b, c = (minigrad.ones(3, requires_grad=True) for _ in range(3))
+    (a + b).backward(seed)  # add hands the same upstream array to both inputs
+    (c + 0).backward(seed)  # and here the caller's own seed to c
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(c.grad.data, seed)
+    a.grad.data[:] = 5
+    np.testing.assert_array_equal(b.grad.data, 1.0)
+
+
 def test_no_grad_records_nothing():
     x = minigrad.ones(2, requires_grad=True)
     with minigrad.no_grad():
