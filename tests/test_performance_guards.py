@@ -131,7 +131,7 @@ def _bn_relu6_hardswish(x: minigrad.Tensor, weight, bias) -> minigrad.Tensor:
 
 def test_thread_pool_gives_bitwise_the_same_results(rng, two_threads):
     # large enough that the elementwise work is split into several chunks over the threads
-    shape = (16, 32, 32, 32)
+    shape = (16, 64, 32, 32)
     assert np.prod(shape) * 4 >= 4 * CHUNK_BYTES
     x = rng.standard_normal(shape).astype(np.float32) * 3
     g = rng.standard_normal(shape).astype(np.float32)
