@@ -10,6 +10,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+from minigrad.threads import get_num_threads, set_num_threads
+
 settings.register_profile(
     "ci", max_examples=25, deadline=None, derandomize=True, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -27,3 +29,12 @@ torch.set_num_threads(1)
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def threads(request):
+    """minigrad on `request.param` threads for one test (parametrize with indirect=True)."""
+    previous = get_num_threads()
+    set_num_threads(request.param)
+    yield request.param
+    set_num_threads(previous)

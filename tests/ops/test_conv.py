@@ -15,7 +15,6 @@ from minigrad.ops.conv_depthwise import DepthwiseConv2d
 from minigrad.ops.conv_depthwise_small import MAX_SMALL_PLANE
 from minigrad.ops.conv_general import GeneralConv2d
 from minigrad.ops.conv_pointwise import SMALL_PLANE, PointwiseConv2d
-from minigrad.threads import get_num_threads, set_num_threads
 from tests.helpers import (
     check_backward_matches_torch,
     check_finite_differences,
@@ -241,14 +240,6 @@ def test_conv2d_of_an_empty_batch_has_torch_shapes_and_zero_weight_gradient(kind
     out.backward(np.zeros(out.shape))
     assert out.shape == tuple(TF.conv2d(*(torch.tensor(a) for a in arrays), **kwargs).shape)
     assert x.grad.shape == x.shape and not w.grad.data.any() and not b.grad.data.any()
-
-
-@pytest.fixture
-def threads(request):
-    previous = get_num_threads()
-    set_num_threads(request.param)
-    yield request.param
-    set_num_threads(previous)
 
 
 @pytest.mark.parametrize("threads", [1, 2], indirect=True)

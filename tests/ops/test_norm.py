@@ -166,6 +166,15 @@ def test_batch_norm_float32_matches_torch(shape):
     _compare_steps(shape, True, 0.1, np.float32, atol=2e-5, rtol=2e-4)
 
 
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+def test_batch_norm_in_batch_chunks_matches_torch(monkeypatch, threads):
+    # one sample per chunk, the chunks shared out over the threads however small the work:
+    # every statistic and gradient sum is then assembled from per-chunk parts
+    monkeypatch.setattr(minigrad.threads, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    _compare_steps((5, 3, 4, 4), True, 0.1, np.float64, atol=1e-10, rtol=1e-7)
+
+
 def test_batch_norm_float32_statistics_survive_a_large_offset(rng):
     x = rng.normal(300.0, 0.5, (16, 4, 8, 8)).astype(np.float32)
     mg_stats = [minigrad.zeros(4), minigrad.ones(4)]
