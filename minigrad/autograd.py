@@ -259,7 +259,12 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False)
         if g is None:
             continue
         if not isinstance(node, Context):
-            owned = _held_by_this_pass_only(g)  # asked first: the call below holds g too
+            # a leaf may keep g itself as its .grad when g owns its memory and nothing but
+            # this loop refers to it, as torch's AccumulateGrad steals such buffers: a copy
+            # of a large input's gradient costs as much as a light op. Anything else holding
+            # g (the caller's seed, another leaf, a view of g, a saved tensor) raises its
+            # reference count. (Counted before the call below, which holds g too.)
+            owned = g.flags.owndata and _refcount(g) <= _REFCOUNT_OF_A_LOCAL
             node._accumulate_grad(g, owned=owned)
             continue
         if node.retained is not None and node.retained() is not None:
@@ -271,13 +276,20 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False)
         del input_grads  # so that a leaf's gradient is held by `grads` alone
 
 
-def _held_by_this_pass_only(g: np.ndarray) -> bool:
-    """Whether g owns its memory and nothing but run_backward refers to it, so that a leaf may
-    keep g itself as its .grad, as torch's AccumulateGrad steals such buffers: a copy of a
-    large input's gradient costs as much as a light op. Anything else holding g (the caller's
-    seed gradient, another leaf, a view of g, a saved tensor) raises its reference count."""
-    # the references: run_backward's `g`, this function's argument, getrefcount's argument
-    return g.flags.owndata and sys.getrefcount(g) <= 3
+def _refcount(a: object) -> int:
+    # without reference counts (PyPy), as if something else held `a`: it is then copied
+    return sys.getrefcount(a) if hasattr(sys, "getrefcount") else sys.maxsize
+
+
+def _refcount_of_one_local() -> int:
+    """What `_refcount` reports for an array that one local variable alone holds, as
+    run_backward's `g`: how many references the call itself adds differs between Python
+    versions, so it is measured rather than assumed."""
+    a = np.empty(0)
+    return _refcount(a)
+
+
+_REFCOUNT_OF_A_LOCAL = _refcount_of_one_local()
 
 
 def _send_grads(node: Context, input_grads: Any, grads: dict[int, np.ndarray],
