@@ -56,8 +56,7 @@ def small_conv_backward(ctx: Context, g: np.ndarray, in_hw: tuple[int, int],
     """(dx with C_out channels, dw) of `small_conv_forward`; None where not needed."""
     xp, w_uvc = ctx.saved_tensors
     stride, padding, dilation = ctx.geometry
-    # (N, C, OH, OW) -> (N, OH, OW, C)
-    g_nhwc = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
+    g_nhwc = _channels_last(g)
     dx = dw = None
     if ctx.needs_input_grad[0]:
         dx = small_input_grad(g_nhwc, w_uvc, in_hw, padding, stride, dilation)
@@ -78,13 +77,30 @@ def _patches(a: np.ndarray, out_hw: tuple[int, int], kernel: tuple[int, int],
 
 
 def pad_channels_last(x: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
-    """(N, C, H, W) -> zero-padded (N, H + top + bottom, W + left + right, C)."""
+    """(N, C, H, W) -> zero-padded (N, H + top + bottom, W + left + right, C), batch chunks
+    over the threads."""
     n, c, h, w = x.shape
     top, bottom, left, right = padding
-    xp = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
-    # (N, C, H, W) -> (N, H, W, C)
-    xp[:, top:top + h, left:left + w] = x.transpose(0, 2, 3, 1)
+    xp = np.empty((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+
+    def chunk(rows: slice) -> None:
+        xp[rows] = 0
+        # (n, C, H, W) -> (n, H, W, C)
+        xp[rows, top:top + h, left:left + w] = x[rows].transpose(0, 2, 3, 1)
+
+    for_each_chunk(chunk, n, xp.strides[0] + x[:1].nbytes)  # bytes per sample
     return xp
+
+
+def _channels_last(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> C-contiguous (N, H, W, C), batch chunks over the threads."""
+    out = np.empty((a.shape[0], *a.shape[2:], a.shape[1]), dtype=a.dtype)
+
+    def chunk(rows: slice) -> None:
+        out[rows] = a[rows].transpose(0, 2, 3, 1)
+
+    for_each_chunk(chunk, a.shape[0], 2 * a[:1].nbytes)  # bytes per sample
+    return out
 
 
 def small_forward(xp: np.ndarray, w_uvc: np.ndarray, b: np.ndarray | None,
@@ -92,24 +108,36 @@ def small_forward(xp: np.ndarray, w_uvc: np.ndarray, b: np.ndarray | None,
                   dilation: tuple[int, int]) -> np.ndarray:
     """y (N, C, OH, OW) from the padded NHWC input xp and the weights w_uvc (KH, KW, C)."""
     patches = _patches(xp, out_hw, w_uvc.shape[:2], stride, dilation)
-    y = np.empty((*patches.shape[:3], patches.shape[5]), dtype=xp.dtype)
+    n, c = xp.shape[0], xp.shape[3]
+    y = np.empty((n, c, *out_hw), dtype=xp.dtype)
 
     def chunk(rows: slice) -> None:
         # Σ_{u,v} patches[n,i,j,u,v,c]·w[u,v,c], one pass over the chunk's padded input
-        np.einsum("nijuvc,uvc->nijc", patches[rows], w_uvc, out=y[rows])
+        y_nhwc = np.einsum("nijuvc,uvc->nijc", patches[rows], w_uvc)
+        if b is not None:
+            y_nhwc += b
+        # (n, OH, OW, C) -> (n, C, OH, OW), while the chunk is in cache
+        y[rows] = y_nhwc.transpose(0, 3, 1, 2)
 
-    for_each_chunk(chunk, y.shape[0], xp.strides[0] + y.strides[0])  # bytes per sample
-    if b is not None:
-        y += b
-    # (N, OH, OW, C) -> (N, C, OH, OW)
-    return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+    for_each_chunk(chunk, n, xp.strides[0] + 2 * y[:1].nbytes)  # bytes per sample
+    return y
 
 
 def small_weight_grad(g_nhwc: np.ndarray, xp: np.ndarray, kernel: tuple[int, int],
                       stride: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
-    """dw (KH, KW, C) = Σ_{n,i,j} patches·g, one pass over the patches."""
+    """dw (KH, KW, C) = Σ_{n,i,j} patches·g, one pass over the patches: one partial sum per
+    batch chunk over the threads, added in batch order so that the result does not depend on
+    timing."""
     patches = _patches(xp, g_nhwc.shape[1:3], kernel, stride, dilation)
-    return np.einsum("nijuvc,nijc->uvc", patches, g_nhwc)
+    sums: dict[int, np.ndarray] = {}
+
+    def chunk(rows: slice) -> None:
+        sums[rows.start] = np.einsum("nijuvc,nijc->uvc", patches[rows], g_nhwc[rows])
+
+    for_each_chunk(chunk, g_nhwc.shape[0], xp.strides[0] + g_nhwc.strides[0])  # per sample
+    if not sums:  # an empty batch
+        return np.zeros((*kernel, g_nhwc.shape[3]), dtype=g_nhwc.dtype)
+    return sum(sums[start] for start in sorted(sums))
 
 
 def small_input_grad(g_nhwc: np.ndarray, w_uvc: np.ndarray, in_hw: tuple[int, int],
@@ -120,9 +148,11 @@ def small_input_grad(g_nhwc: np.ndarray, w_uvc: np.ndarray, in_hw: tuple[int, in
     n, oh, ow, c = g_nhwc.shape
     (kh, kw), (sh, sw), (dh, dw) = w_uvc.shape[:2], stride, dilation
     top, bottom, left, right = padding
-    dxp = np.zeros((n, in_hw[0] + top + bottom, in_hw[1] + left + right, c), dtype=g_nhwc.dtype)
+    dxp = np.empty((n, in_hw[0] + top + bottom, in_hw[1] + left + right, c), dtype=g_nhwc.dtype)
+    dx = np.empty((n, c, *in_hw), dtype=dxp.dtype)
 
     def chunk(rows: slice) -> None:
+        dxp[rows] = 0
         product = np.empty_like(g_nhwc[rows])
         for u, v in np.ndindex(kh, kw):
             # the padded pixels (i·s + u·d, j·s + v·d) that tap (u, v) read
@@ -130,9 +160,8 @@ def small_input_grad(g_nhwc: np.ndarray, w_uvc: np.ndarray, in_hw: tuple[int, in
                     slice(v * dw, v * dw + sw * (ow - 1) + 1, sw))
             np.multiply(g_nhwc[rows], w_uvc[u, v], out=product)
             dxp[read] += product
+        # (n, Hp, Wp, C) -> (n, C, Hp, Wp), cut to the input pixels inside the padding
+        dx[rows] = dxp[rows, top:top + in_hw[0], left:left + in_hw[1]].transpose(0, 3, 1, 2)
 
-    for_each_chunk(chunk, n, dxp.strides[0] + g_nhwc.strides[0])  # bytes per sample
-    dx = np.empty((n, c, *in_hw), dtype=dxp.dtype)
-    # (N, Hp, Wp, C) -> (N, C, Hp, Wp), cut to the input pixels inside the padding
-    dx[...] = dxp[:, top:top + in_hw[0], left:left + in_hw[1]].transpose(0, 3, 1, 2)
+    for_each_chunk(chunk, n, dxp.strides[0] + g_nhwc.strides[0] + dx[:1].nbytes)
     return dx
