@@ -259,12 +259,14 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False)
         if g is None:
             continue
         if not isinstance(node, Context):
-            # a leaf may keep g itself as its .grad when g owns its memory and nothing but
-            # this loop refers to it, as torch's AccumulateGrad steals such buffers: a copy
-            # of a large input's gradient costs as much as a light op. Anything else holding
-            # g (the caller's seed, another leaf, a view of g, a saved tensor) raises its
-            # reference count. (Counted before the call below, which holds g too.)
-            owned = g.flags.owndata and _refcount(g) <= _REFCOUNT_OF_A_LOCAL
+            # a leaf may keep g itself as its .grad when g owns its (writeable) memory and
+            # nothing but this loop refers to it, as torch's AccumulateGrad steals such
+            # buffers: a copy of a large input's gradient costs as much as a light op.
+            # Anything else holding g (the caller's seed, another leaf, a view of g, a saved
+            # tensor) raises its reference count. (Counted before the call below, which
+            # holds g too.)
+            owned = (g.flags.owndata and g.flags.writeable
+                     and _refcount(g) <= _REFCOUNT_OF_A_LOCAL)
             node._accumulate_grad(g, owned=owned)
             continue
         if node.retained is not None and node.retained() is not None:
