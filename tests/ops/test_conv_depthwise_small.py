@@ -21,12 +21,17 @@ from tests.strategies import conv_cases
 
 
 @st.composite
-def depthwise_problems(draw):
-    """x (N, C, H, W), w (C, 1, KH, KW), b, and stride, dilation, (top, bottom, left, right)."""
+def depthwise_problems(draw, gather=False):
+    """x (N, C, H, W), w (C, 1, KH, KW), b, and stride, dilation, (top, bottom, left, right).
+
+    gather: stride 1 and a padding of at most d·(K − 1) per side, the cases where dx is a
+    correlation of g (`small.gather_padding`).
+    """
     kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (1, 1) if gather else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    padding = tuple(draw(st.integers(0, 3)) for _ in range(4))
+    reach = [dilation[i // 2] * (kernel[i // 2] - 1) if gather else 3 for i in range(4)]
+    padding = tuple(draw(st.integers(0, r)) for r in reach)
     least = [max(1, dilation[i] * (kernel[i] - 1) + 1 - padding[2 * i] - padding[2 * i + 1])
              for i in range(2)]
     hw = (draw(st.integers(least[0], 9)), draw(st.integers(least[1], 9)))
@@ -62,6 +67,34 @@ def test_small_plane_kernel_matches_torch(problem):
     np.testing.assert_allclose(y, y_ref, atol=1e-10)
     np.testing.assert_allclose(dw.transpose(2, 0, 1).reshape(w.shape), dw_ref, atol=1e-10)
     np.testing.assert_allclose(dx, dx_ref, atol=1e-10)
+
+
+@given(problem=depthwise_problems(gather=True))
+def test_small_plane_input_grad_by_gather_matches_torch(problem):
+    x, w, _, stride, dilation, padding = problem
+    c, _, kh, kw = w.shape
+    _, g, dx_ref, _ = _torch_reference(*problem)
+    border = small.gather_padding((kh, kw), stride, padding, dilation)
+    assert border is not None
+    gp = small.pad_channels_last(g, border)
+    # (C, 1, KH, KW) -> (KH, KW, C)
+    w_uvc = np.ascontiguousarray(w.reshape(c, kh, kw).transpose(1, 2, 0))
+    dx = small.small_input_grad_by_gather(gp, w_uvc, x.shape[2:], dilation)
+    np.testing.assert_allclose(dx, dx_ref, atol=1e-10)
+
+
+@pytest.mark.parametrize(("stride", "padding"), [((2, 1), (1, 1)), ((1, 1), (1, 3))],
+                         ids=["stride_2", "padding_past_the_kernel"])
+def test_small_plane_input_grad_scatters_where_gather_cannot(stride, padding):
+    # 3×3 kernel, dilation 1: the gather needs stride 1 and a padding of at most 2 per side
+    borders = (padding[0], padding[0], padding[1], padding[1])
+    assert small.gather_padding((3, 3), stride, borders, (1, 1)) is None
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((2, 3, 4, 3)), rng.standard_normal((3, 1, 3, 3))]
+    kwargs = {"stride": stride, "padding": padding, "groups": 3}
+    mg = lambda *t: conv2d(*t, **kwargs)  # noqa: E731
+    ref = lambda *t: TF.conv2d(*t, **kwargs)  # noqa: E731
+    check_backward_matches_torch(mg, ref, arrays)
 
 
 def test_small_plane_kernel_keeps_float32():
@@ -100,4 +133,14 @@ def test_depthwise_conv2d_backward_matches_finite_differences_on_either_kernel(
     arrays = [rng.standard_normal((2, 3, 7, 5)), rng.standard_normal((6, 1, 3, 2)),
               rng.standard_normal(6)]
     kwargs = {"stride": 2, "padding": 1, "dilation": (1, 2), "groups": 3}
+    check_finite_differences(lambda *t: conv2d(*t, **kwargs), arrays)
+
+
+@pytest.mark.parametrize("padding", [(1, 2), "same"], ids=["stride_1", "stride_1_same"])
+def test_small_plane_stride_1_backward_matches_finite_differences(padding):
+    # stride 1 takes the gather for dx; "same" with an even kernel pads unevenly
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((3, 1, 3, 4)),
+              rng.standard_normal(3)]
+    kwargs = {"padding": padding, "dilation": (1, 1), "groups": 3}
     check_finite_differences(lambda *t: conv2d(*t, **kwargs), arrays)
