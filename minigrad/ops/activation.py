@@ -11,6 +11,9 @@ steps is wrapped in `np.asarray` so that `out=` also works on 0-d tensors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from minigrad.autograd import Context, Function
@@ -27,14 +30,14 @@ class ReLUFunction(Function):
 
     @staticmethod
     def forward(ctx: Context, x):
-        y = _elementwise(lambda y, x: np.maximum(x, 0, out=y), x, x)
+        y = _elementwise(relu_chunk, x, x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx: Context, g):
         (y,) = ctx.saved_tensors
-        return (_elementwise(lambda dx, g, y: np.multiply(g, y > 0, out=dx), g, g, y),)
+        return (_elementwise(relu_grad_chunk, g, g, y),)
 
 
 class ReLU6Function(Function):
@@ -46,21 +49,14 @@ class ReLU6Function(Function):
 
     @staticmethod
     def forward(ctx: Context, x):
-        # one pass of np.clip measured twice as fast as np.maximum then np.minimum
-        y = _elementwise(lambda y, x: np.clip(x, 0, 6, out=y), x, x)
+        y = _elementwise(relu6_chunk, x, x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx: Context, g):
         (y,) = ctx.saved_tensors
-
-        def mask_chunk(dx, g, y):
-            inside = y > 0
-            inside &= y < 6
-            np.multiply(g, inside, out=dx)
-
-        return (_elementwise(mask_chunk, g, g, y),)
+        return (_elementwise(relu6_grad_chunk, g, g, y),)
 
 
 class HardSigmoidFunction(Function):
@@ -99,32 +95,71 @@ class HardSwishFunction(Function):
     @staticmethod
     def forward(ctx: Context, x):
         ctx.save_for_backward(x)
-
-        def hardswish_chunk(y, x):
-            np.clip(x, -3.0, 3.0, out=y)
-            y += 3.0
-            with np.errstate(invalid="ignore"):  # x = −inf gives 0·(−inf) = nan, as in torch
-                y *= x
-            y /= 6.0
-
         return _elementwise(hardswish_chunk, x, x)
 
     @staticmethod
     def backward(ctx: Context, g):
         (x,) = ctx.saved_tensors
+        return (_elementwise(hardswish_grad_chunk, g, g, x),)
 
-        def slope_chunk(s, g, x):
-            # 6s = c + c·[|x| < 3] + 3 with c = clip(x, −3, 3): 2x + 3 between the kinks,
-            # c + 3 = 0 or 6 outside and at them; masks and a clip instead of nested np.where,
-            # which is several times slower
-            c = np.clip(x, -3.0, 3.0)
-            np.multiply(c, np.abs(x) < 3.0, out=s)
-            s += c
-            s += 3.0
-            s *= g
-            s /= 6.0
 
-        return (_elementwise(slope_chunk, g, g, x),)
+# The chunk kernels of the activations that BatchNorm can run fused (norm.py): `f(y, x)` writes
+# y = f(x), and y may be x itself; `f_grad(dx, g, s)` writes dx = g·f'(x) into a dx that is
+# not g, where s is y for ReLU and ReLU6 and x for hard-swish (ACTIVATION_KERNELS says which).
+
+def relu_chunk(y: np.ndarray, x: np.ndarray) -> None:
+    np.maximum(x, 0, out=y)
+
+
+def relu_grad_chunk(dx: np.ndarray, g: np.ndarray, y: np.ndarray) -> None:
+    np.multiply(g, y > 0, out=dx)
+
+
+def relu6_chunk(y: np.ndarray, x: np.ndarray) -> None:
+    # one pass of np.clip measured twice as fast as np.maximum then np.minimum
+    np.clip(x, 0, 6, out=y)
+
+
+def relu6_grad_chunk(dx: np.ndarray, g: np.ndarray, y: np.ndarray) -> None:
+    inside = y > 0
+    inside &= y < 6
+    np.multiply(g, inside, out=dx)
+
+
+def hardswish_chunk(y: np.ndarray, x: np.ndarray) -> None:
+    shifted = np.clip(x, -3.0, 3.0)
+    shifted += 3.0
+    with np.errstate(invalid="ignore"):  # x = −inf gives 0·(−inf) = nan, as in torch
+        np.multiply(x, shifted, out=y)
+    y /= 6.0
+
+
+def hardswish_grad_chunk(dx: np.ndarray, g: np.ndarray, x: np.ndarray) -> None:
+    # 6s = c + c·[|x| < 3] + 3 with c = clip(x, −3, 3): 2x + 3 between the kinks, c + 3 = 0
+    # or 6 outside and at them; masks and a clip instead of nested np.where, which is several
+    # times slower
+    c = np.clip(x, -3.0, 3.0)
+    np.multiply(c, np.abs(x) < 3.0, out=dx)
+    dx += c
+    dx += 3.0
+    dx *= g
+    dx /= 6.0
+
+
+@dataclass(frozen=True)
+class ActivationKernels:
+    """An activation's chunk kernels; `grad_from_output`: f_grad reads y (else x)."""
+
+    forward: Callable[[np.ndarray, np.ndarray], None]
+    grad: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+    grad_from_output: bool
+
+
+ACTIVATION_KERNELS = {
+    "relu": ActivationKernels(relu_chunk, relu_grad_chunk, grad_from_output=True),
+    "relu6": ActivationKernels(relu6_chunk, relu6_grad_chunk, grad_from_output=True),
+    "hardswish": ActivationKernels(hardswish_chunk, hardswish_grad_chunk, grad_from_output=False),
+}
 
 
 class SigmoidFunction(Function):
