@@ -12,7 +12,7 @@ threads measured 1.05× faster than on 1; with BLAS at 1, 1.15×).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -46,7 +46,8 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads: n must be ≥ 1, got {n}")
     if _state["pool"] is not None:
         _state["pool"].shutdown(wait=True)
-    _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="minigrad") if n > 1 else None
+    # n − 1 workers: the calling thread is the n-th (`for_each_run`)
+    _state["pool"] = ThreadPoolExecutor(n - 1, thread_name_prefix="minigrad") if n > 1 else None
     _state["threads"] = n
     _limit_blas_to_one_thread()
 
@@ -106,6 +107,13 @@ def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int
         return
     parts = min(threads, len(items))
     bounds = [len(items) * i // parts for i in range(parts + 1)]
-    futures = [pool.submit(fn, items[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    runs = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    # the calling thread takes the first run itself: one hand-off fewer, and it would only
+    # wait otherwise
+    futures = [pool.submit(fn, run) for run in runs[1:]]
+    try:
+        fn(runs[0])
+    finally:
+        wait(futures)  # even on an error: no worker may still be writing when we return
     for future in futures:
-        future.result()
+        future.result()  # a worker's error, raised here
