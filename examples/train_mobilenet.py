@@ -148,9 +148,6 @@ def save_plot(history: dict, path: Path) -> bool:
 
 def main() -> None:
     args = parse_args()
-    # every step frees and reallocates the same arrays: keep the memory instead of paying page
-    # faults for it each step (about 30% of this run's step time with glibc's defaults)
-    minigrad.utils.keep_freed_memory()
     minigrad.manual_seed(args.seed)
     if args.threads:
         minigrad.set_num_threads(args.threads)
