@@ -173,6 +173,10 @@ def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, pl
     tile, tiles = _tiles(g.shape[1], 2 * (phases[0].size + span) * phases.itemsize)
     g_c = g.transpose(1, 0, 2, 3)  # (N, C, OH, OW) -> (C, N, OH, OW), a view
 
+    writers = _phase_writers(plan)
+    # the writing taps first: they set their phase's first span, the others add to it
+    order = [*writers.values(), *(k for k in range(len(plan.taps)) if k not in writers.values())]
+
     def run(my_tiles: list[slice]) -> None:
         # the dropped outputs get gradient 0, so they add nothing to dw or dx
         g_wide = np.zeros((tile, span), dtype=g.dtype)
@@ -183,19 +187,36 @@ def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, pl
             # (c, N*Hph*Wph) -> (c, N, Hph, Wph)
             g_wide[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow] = g_c[t]
             if dx is not None:
-                dphases[:c] = 0
-            for k, (s, offset) in enumerate(plan.taps):
+                for s in range(dphases.shape[1]):
+                    dphases[:c, s, span if s in writers else 0:] = 0
+            for k in order:
+                s, offset = plan.taps[k]
                 tap = phases[t, s, offset:offset + span]
                 if dw_taps is not None:
                     # one dot product per channel: (c, 1, span) · (c, span, 1)
                     dw_taps[k, t] = np.matmul(tap[:, None, :], g_wide[:c, :, None])[:, 0, 0]
-                if dx is not None:
+                if dx is None:
+                    continue
+                if writers.get(s) == k:
+                    np.multiply(g_wide[:c], w_taps[k, t, None], out=dphases[:c, s, :span])
+                else:
                     np.multiply(g_wide[:c], w_taps[k, t, None], out=product[:c])
                     dphases[:c, s, offset:offset + span] += product[:c]
             if dx is not None:
                 merge_phases(dphases[:c], plan, dx[:, t])
 
     for_each_run(run, tiles, phases.nbytes)
+
+
+def _phase_writers(plan: PlanePlan) -> dict[int, int]:
+    """For each phase that has a tap at offset 0, that tap's index: in backward it writes its
+    product over the phase's first span instead of adding it to zeros, so the phase needs
+    zeroing only past that span (the other phases are zeroed whole)."""
+    writers: dict[int, int] = {}
+    for k, (phase, offset) in enumerate(plan.taps):
+        if offset == 0:
+            writers.setdefault(phase, k)
+    return writers
 
 
 class DepthwiseConv2d(Function):
