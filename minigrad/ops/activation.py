@@ -127,7 +127,8 @@ def relu6_grad_chunk(dx: np.ndarray, g: np.ndarray, y: np.ndarray) -> None:
 
 
 def hardswish_chunk(y: np.ndarray, x: np.ndarray) -> None:
-    shifted = np.clip(x, -3.0, 3.0)
+    # clip(x, −3, 3) + 3 is built in y itself unless y is x (fused into BatchNorm)
+    shifted = np.clip(x, -3.0, 3.0, out=None if y is x else y)
     shifted += 3.0
     with np.errstate(invalid="ignore"):  # x = −inf gives 0·(−inf) = nan, as in torch
         np.multiply(x, shifted, out=y)
