@@ -85,11 +85,12 @@ def _train_forward(ctx: Context, x3, weight, bias, eps):
     xc, sum_sq = _centre(x3, mean)
     var = sum_sq / n_per_channel
     invstd = 1 / np.sqrt(var + eps)
-    y3 = _affine(xc, _train_scale(invstd, weight), bias, ctx.kernels)
+    y3 = _affine(xc, _scale(invstd, weight), bias, ctx.kernels)
     return y3, mean, var, (xc, invstd, weight, bias)
 
 
-def _train_scale(invstd, weight):
+def _scale(invstd, weight):
+    """γ·invstd per channel (invstd alone without γ): the factor on xc, or on x in eval."""
     return invstd if weight is None else weight * invstd
 
 
@@ -117,18 +118,19 @@ def _in_batch_order(sums: dict[int, tuple]) -> tuple:
 def _eval_forward(ctx: Context, x, weight, bias, running_mean, running_var, eps):
     """(y, what backward needs besides the output: γ·invstd, the shift, and x, μ, invstd)."""
     invstd = 1 / np.sqrt(running_var + eps)
-    scale = invstd if weight is None else weight * invstd
+    scale = _scale(invstd, weight)
     shift = -running_mean * scale
     if bias is not None:
         shift += bias
+    # x for dγ, and for a fused activation whose slope reads its input (recomputed from x);
     # x itself, not a reshaped view, so that autograd notices in-place changes to it; a copy
     # of μ, since the running mean may be updated in place before backward runs
-    for_weight = (x, running_mean.copy(), invstd) if ctx.needs_input_grad[1] else (None,) * 3
     recomputes = ctx.kernels is not None and not ctx.kernels.grad_from_output
-    if recomputes and for_weight[0] is None:
-        for_weight = (x, None, None)
+    keeps_x = ctx.needs_input_grad[1] or recomputes
+    for_weight = (running_mean.copy(), invstd) if ctx.needs_input_grad[1] else (None, None)
     # (N, C, *S) -> (N, C, L)
-    return _affine(_as_ncl(x), scale, shift, ctx.kernels), (scale, shift, *for_weight)
+    y3 = _affine(_as_ncl(x), scale, shift, ctx.kernels)
+    return y3, (scale, shift, x if keeps_x else None, *for_weight)
 
 
 def _affine(x3, scale, shift, kernels=None):
@@ -160,7 +162,7 @@ def _activation_grad(ctx: Context, g3, saved, y3):
         source, scale, shift = y3, None, None
     elif ctx.training:
         xc, invstd, weight, bias = saved
-        source, scale, shift = xc, _train_scale(invstd, weight), bias
+        source, scale, shift = xc, _scale(invstd, weight), bias
     else:
         scale, shift, x, _, _ = saved
         source = _as_ncl(x)
@@ -194,7 +196,7 @@ def _train_backward(ctx: Context, g3, saved, fill=None):
     sum_g_xhat = sum_g_xc * invstd
     dx = None
     if ctx.needs_input_grad[0]:
-        scale = _train_scale(invstd, weight)
+        scale = _scale(invstd, weight)
         # γ·invstd·(g − mean(g) − x̂·mean(g·x̂)) = a·g − b·xc − c per channel, x̂ = xc·invstd
         dx = _combine(g3, xc, scale, scale * invstd * sum_g_xhat / n_per_channel,
                       scale * sum_g / n_per_channel, out=None if fill is None else g3)
