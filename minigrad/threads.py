@@ -94,6 +94,11 @@ def for_each_part(fn: Callable[[slice], None], batch: int, total_bytes: int) -> 
     for_each_run(run_part, starts, total_bytes)
 
 
+def runs_in_parallel(n_items: int, total_bytes: int) -> bool:
+    """Whether `for_each_run` shares out this many items and this much work over threads."""
+    return _state["pool"] is not None and n_items >= 2 and total_bytes >= MIN_PARALLEL_BYTES
+
+
 def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int) -> None:
     """Split `items` into one contiguous run per thread and call `fn(run)` on each run.
 
@@ -102,7 +107,7 @@ def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int
     for disjoint runs; it can allocate its scratch buffers once per run.
     """
     pool, threads = _state["pool"], _state["threads"]
-    if pool is None or len(items) < 2 or total_bytes < MIN_PARALLEL_BYTES:
+    if not runs_in_parallel(len(items), total_bytes):
         fn(items)
         return
     parts = min(threads, len(items))

@@ -1,5 +1,6 @@
 """minigrad's thread pool: every run of work done exactly once, the calling thread taking one
-of them, and errors raised only after every run has finished."""
+of them, errors raised only after every run has finished, and `runs_in_parallel` telling
+which work is shared out."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 
 import pytest
 
-from minigrad.threads import for_each_run
+from minigrad.threads import MIN_PARALLEL_BYTES, for_each_run, runs_in_parallel
 
 WORTH_THREADS = 1 << 30  # bytes of work: enough that for_each_run always uses the pool
 
@@ -46,3 +47,20 @@ def test_for_each_run_raises_after_every_run_has_finished(threads, failing):
         for_each_run(work, [0, 1], WORTH_THREADS)
     # the other run completed before the error reached us
     assert len(finished) == 1
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+@pytest.mark.parametrize("n_items", [1, 2, 5])
+@pytest.mark.parametrize("total_bytes", [MIN_PARALLEL_BYTES - 1, MIN_PARALLEL_BYTES])
+def test_runs_in_parallel_says_whether_for_each_run_uses_the_pool(threads, n_items, total_bytes):
+    callers: set[str] = set()
+    lock = threading.Lock()
+
+    def record(run: list[int]) -> None:
+        with lock:
+            callers.add(threading.current_thread().name)
+
+    expected = threads > 1 and n_items > 1 and total_bytes >= MIN_PARALLEL_BYTES
+    assert runs_in_parallel(n_items, total_bytes) is expected
+    for_each_run(record, list(range(n_items)), total_bytes)
+    assert (len(callers) > 1) is expected

@@ -276,11 +276,17 @@ def _as_ncl(a: np.ndarray) -> np.ndarray:
 
 
 def _channel_sum(a3: np.ndarray) -> np.ndarray:
-    """Σ over axes 0 and 2 of an (N, C, L) array, as a BLAS product with a ones vector."""
-    if a3.shape[2] == 1:
+    """Σ over axes 0 and 2 of an (N, C, L) array, as a BLAS product with a ones vector.
+
+    `np.dot` on the (N·C, L) view, not `a3 @ ones`: matmul keeps the GIL when its stack is
+    shorter than 500 (N·C of a batch chunk often is), which stalls the other threads.
+    """
+    n, c, length = a3.shape
+    if length == 1:
         return a3[:, :, 0].sum(axis=0)
-    # (N, C, L) @ (L,) -> (N, C)
-    return (a3 @ np.ones(a3.shape[2], dtype=a3.dtype)).sum(axis=0)
+    # (N, C, L) -> (N·C, L) @ (L,) -> (N·C,) -> (N, C)
+    sums = np.dot(a3.reshape(n * c, length), np.ones(length, dtype=a3.dtype))
+    return sums.reshape(n, c).sum(axis=0)
 
 
 def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
