@@ -15,7 +15,7 @@ import numpy as np
 from minigrad.autograd import Context, Function
 from minigrad.ops.activation import ACTIVATION_KERNELS
 from minigrad.tensor import Tensor
-from minigrad.threads import for_each_chunk
+from minigrad.threads import for_each_chunk, for_each_part
 
 
 class BatchNormFunction(Function):
@@ -81,7 +81,7 @@ def _grad_reads_output(ctx: Context) -> bool:
 def _train_forward(ctx: Context, x3, weight, bias, eps):
     """(y, μ, σ², what backward needs besides the output: xc, invstd, γ, β)."""
     n_per_channel = x3.shape[0] * x3.shape[2]
-    mean = _channel_sum(x3) / n_per_channel
+    mean = _channel_sum_over_threads(x3) / n_per_channel
     xc, sum_sq = _centre(x3, mean)
     var = sum_sq / n_per_channel
     invstd = 1 / np.sqrt(var + eps)
@@ -106,6 +106,17 @@ def _centre(x3, mean):
 
     for_each_chunk(centre, x3.shape[0], _sample_bytes(x3))
     return xc, _in_batch_order(sums)[0]
+
+
+def _channel_sum_over_threads(x3):
+    """_channel_sum of a whole array, one batch slice per thread (one slice on one thread)."""
+    sums: dict[int, tuple] = {}
+
+    def partial_sum(rows: slice) -> None:
+        sums[rows.start] = (_channel_sum(x3[rows]),)
+
+    for_each_part(partial_sum, x3.shape[0], x3.nbytes)
+    return _in_batch_order(sums)[0]
 
 
 def _in_batch_order(sums: dict[int, tuple]) -> tuple:
