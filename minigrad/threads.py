@@ -2,11 +2,18 @@
 
 NumPy releases the GIL inside its loops, so large elementwise work split over the batch runs
 in parallel on a small thread pool (`for_each_chunk`), and so do the matrix products of the
-pointwise convolution, one batch slice per thread (`for_each_part`). BLAS itself is then kept
-to one thread when the optional `threadpoolctl` is installed: after each product OpenBLAS's
-workers spin, waiting for more work, and a spinning worker takes the core that minigrad's
-next elementwise chunk needed (with BLAS at 2 threads, MobileNetV2's training step on 2
-threads measured 1.05× faster than on 1; with BLAS at 1, 1.15×).
+pointwise convolution, one batch slice per thread (`for_each_part`). Not every loop: a
+`matmul` (or `vecdot`) keeps the GIL when its stack holds 500 products or fewer, so kernels
+that run on the pool use `np.dot` on a 2-D view, or `einsum`, for small stacks of products.
+And each NumPy call takes the GIL back when it returns: two threads each multiplying arrays
+of 400 KiB, call after call, measured no faster than one thread doing both shares, where two
+processes doing the same run 1.5–1.6× faster. So the pool's work is made of calls on about
+1 MiB each.
+
+BLAS itself is kept to one thread when the optional `threadpoolctl` is installed: after each
+product OpenBLAS's workers spin, waiting for more work, and a spinning worker takes the core
+that minigrad's next elementwise chunk needed (with BLAS at 2 threads, MobileNetV2's
+training step on 2 threads measured 1.05× faster than on 1; with BLAS at 1, 1.15×).
 """
 
 from __future__ import annotations
