@@ -289,8 +289,8 @@ def _as_ncl(a: np.ndarray) -> np.ndarray:
 def _channel_sum(a3: np.ndarray) -> np.ndarray:
     """Σ over axes 0 and 2 of an (N, C, L) array, as a BLAS product with a ones vector.
 
-    `np.dot` on the (N·C, L) view, not `a3 @ ones`: matmul keeps the GIL when its stack is
-    shorter than 500 (N·C of a batch chunk often is), which stalls the other threads.
+    `np.dot` on the (N·C, L) view, not `a3 @ ones`: matmul keeps the GIL when its stack holds
+    500 products or fewer (N·C of a batch chunk often does), which stalls the other threads.
     """
     n, c, length = a3.shape
     if length == 1:
