@@ -109,14 +109,15 @@ def _centre(x3, mean):
 
 
 def _channel_sum_over_threads(x3):
-    """_channel_sum of a whole array, one batch slice per thread (one slice on one thread)."""
-    sums: dict[int, tuple] = {}
+    """_channel_sum of a whole array: the per-sample sums one batch slice per thread, then
+    added over the batch in one go, so the result is the same on any number of threads."""
+    per_sample = np.empty(x3.shape[:2], dtype=x3.dtype)
 
-    def partial_sum(rows: slice) -> None:
-        sums[rows.start] = (_channel_sum(x3[rows]),)
+    def sample_sums(rows: slice) -> None:
+        _sample_sums(x3[rows], out=per_sample[rows])
 
-    for_each_part(partial_sum, x3.shape[0], x3.nbytes)
-    return _in_batch_order(sums)[0]
+    for_each_part(sample_sums, x3.shape[0], x3.nbytes)
+    return per_sample.sum(axis=0)
 
 
 def _in_batch_order(sums: dict[int, tuple]) -> tuple:
@@ -287,17 +288,25 @@ def _as_ncl(a: np.ndarray) -> np.ndarray:
 
 
 def _channel_sum(a3: np.ndarray) -> np.ndarray:
-    """Σ over axes 0 and 2 of an (N, C, L) array, as a BLAS product with a ones vector.
+    """Σ over axes 0 and 2 of an (N, C, L) array."""
+    return _sample_sums(a3).sum(axis=0)
+
+
+def _sample_sums(a3: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Σ over axis 2 of an (N, C, L) array, (N, C), as a BLAS product with a ones vector
+    (into `out`, a C-contiguous (N, C) array, if given).
 
     `np.dot` on the (N·C, L) view, not `a3 @ ones`: matmul keeps the GIL when its stack holds
     500 products or fewer (N·C of a batch chunk often does), which stalls the other threads.
     """
     n, c, length = a3.shape
+    out = np.empty((n, c), dtype=a3.dtype) if out is None else out
     if length == 1:
-        return a3[:, :, 0].sum(axis=0)
-    # (N, C, L) -> (N·C, L) @ (L,) -> (N·C,) -> (N, C)
-    sums = np.dot(a3.reshape(n * c, length), np.ones(length, dtype=a3.dtype))
-    return sums.reshape(n, c).sum(axis=0)
+        out[...] = a3[:, :, 0]
+        return out
+    # (N, C, L) -> (N·C, L) @ (L,) -> (N·C,), written into out as (N, C)
+    np.dot(a3.reshape(n * c, length), np.ones(length, dtype=a3.dtype), out=out.reshape(n * c))
+    return out
 
 
 def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
