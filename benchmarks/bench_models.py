@@ -8,7 +8,10 @@ that load from other processes hits all three alike. Rows:
 - MobileNetV2 (width 0.5, small input, 10 classes) and MobileNetV3-small (small input): a
   training step (forward, cross-entropy, backward, SGD-momentum step) and eval-mode inference;
 - the depthwise-separable block (V1, N=32, C=64→128, 32×32) and the inverted-residual block
-  (V2, N=32, C=32, t=6, 32×32): forward + backward with a fixed random upstream gradient.
+  (V2, N=32, C=32, t=6, 32×32): forward + backward with a fixed random upstream gradient;
+- the main job's training step (`examples/train_mobilenet.py` with its defaults: MobileNetV2
+  width 0.25 on one-channel 24×24 crops, SGD with Nesterov momentum and weight decay), so that
+  the main job's speed is measured against torch's in the same run as the rest.
 
 A time is the median of `--repeat` runs (≥ 7) after warm-up. Memory of the training step:
 tracemalloc's peak for minigrad (NumPy reports its buffers to it), and for both frameworks the
@@ -45,6 +48,9 @@ MALLOC_SETTINGS = {
     "MALLOC_MMAP_THRESHOLD_": "33554432",
 }
 SWEEP_BATCHES = (16, 32, 64, 128)
+# the optimizers: the SGD-momentum, and the main job's (its defaults)
+SGD_MOMENTUM = {"lr": 0.01, "momentum": 0.9}
+MAIN_JOB_SGD = {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-5}
 
 
 def _reexec_with_tuned_malloc() -> None:
@@ -107,6 +113,8 @@ def build_model(name: str, framework: str):
         "dw_separable": lambda lib: (lib.DepthwiseSeparable if lib is tm
                                      else lib.DepthwiseSeparableConv)(64, 128, 1),
         "inverted_residual": lambda lib: lib.InvertedResidual(32, 32, 1, 6),
+        "main_job": lambda lib: lib.mobilenet_v2(num_classes=10, width_mult=0.25,
+                                                 small_input=True, in_channels=1),
     }
     return builders[name](tm if framework == "torch" else mg)
 
@@ -116,6 +124,8 @@ def input_shape(name: str, batch: int) -> tuple[int, ...]:
         return (32, 64, 32, 32)
     if name == "inverted_residual":
         return (32, 32, 32, 32)
+    if name == "main_job":
+        return (batch, 1, 24, 24)
     return (batch, 3, 32, 32)
 
 
@@ -129,12 +139,13 @@ def _data(name: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, 10, size=x.shape[0])
 
 
-def minigrad_train_step(model, x: np.ndarray, labels: np.ndarray) -> Callable[[], object]:
+def minigrad_train_step(model, x: np.ndarray, labels: np.ndarray,
+                        sgd: dict = SGD_MOMENTUM) -> Callable[[], object]:
     import minigrad
     import minigrad.nn.functional as F
     from minigrad.optim import SGD
 
-    optimizer = SGD(model.parameters(), lr=0.01, momentum=0.9)
+    optimizer = SGD(model.parameters(), **sgd)
     xt, yt = minigrad.tensor(x), minigrad.tensor(labels)
 
     def step() -> None:
@@ -146,13 +157,13 @@ def minigrad_train_step(model, x: np.ndarray, labels: np.ndarray) -> Callable[[]
     return step
 
 
-def torch_train_step(model, x: np.ndarray, labels: np.ndarray,
-                     channels_last: bool = False) -> Callable[[], object]:
+def torch_train_step(model, x: np.ndarray, labels: np.ndarray, channels_last: bool = False,
+                     sgd: dict = SGD_MOMENTUM) -> Callable[[], object]:
     import torch
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), **sgd)
     xt = torch.from_numpy(x).contiguous(memory_format=fmt)
     yt = torch.from_numpy(labels)
 
@@ -261,6 +272,16 @@ def block_work(name: str) -> Work:
         "minigrad": minigrad_block_step(mg_model, x, upstream),
         "torch": torch_block_step(tm, x, upstream),
         "torch_cl": torch_block_step(tm_cl, x, upstream, channels_last=True),
+    })
+
+
+def main_job_work(batch: int) -> Work:
+    x, labels = _data("main_job", batch)
+    mg_model, tm, tm_cl = _twin_pair("main_job")
+    return Work("main job train step", {
+        "minigrad": minigrad_train_step(mg_model, x, labels, MAIN_JOB_SGD),
+        "torch": torch_train_step(tm, x, labels, sgd=MAIN_JOB_SGD),
+        "torch_cl": torch_train_step(tm_cl, x, labels, channels_last=True, sgd=MAIN_JOB_SGD),
     })
 
 
@@ -409,7 +430,8 @@ def main() -> None:
     repeat, warmup = (3, 1) if args.quick else (args.repeat, 3)
     works = model_works("mobilenet_v2", args.batch) + model_works("mobilenet_v3_small",
                                                                    args.batch)
-    works += [block_work("dw_separable"), block_work("inverted_residual")]
+    works += [block_work("dw_separable"), block_work("inverted_residual"),
+              main_job_work(args.batch)]
     say = (lambda *lines: None) if args.json else (lambda *lines: print(*lines, sep="\n"))
     say(f"threads {args.threads}, batch {args.batch}, median of {repeat}, "
         f"load average at start {os.getloadavg()[0]:.2f}")

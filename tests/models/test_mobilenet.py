@@ -97,11 +97,17 @@ def test_builders_reject_bad_arguments(name, kwargs, error):
 
 @pytest.mark.parametrize("name", BUILDERS)
 def test_in_channels_sets_the_stem_for_grayscale_images(name):
-    model = getattr(models, name)(num_classes=10, width_mult=0.25, small_input=True,
-                                  in_channels=1)
+    """The main job's set-up (one channel, 24×24 crops) against the torch twin's."""
+    model, twin = build_pair(name, num_classes=10, width_mult=0.25, small_input=True,
+                             dropout=0.0, in_channels=1)
     assert model.features[0][0].weight.shape[1] == 1
-    with minigrad.no_grad():
-        assert model(minigrad.zeros(2, 1, 16, 16)).shape == (2, 10)
+    x = np.random.default_rng(0).standard_normal((2, 1, 24, 24))
+    out, expected = model(minigrad.tensor(x)), twin(torch.tensor(x))
+    assert_close(out, expected, ATOL, RTOL, "train-mode output")
+    out.backward(np.ones(out.shape))
+    expected.backward(torch.ones(expected.shape, dtype=torch.float64))
+    stem, twin_stem = model.features[0][0].weight, twin.features[0][0].weight
+    assert_close(stem.grad, twin_stem.grad, ATOL, RTOL, "gradient of the stem")
 
 
 def test_wrong_input_channels_raise_conv2d_error():

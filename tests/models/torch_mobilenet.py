@@ -98,12 +98,14 @@ def _init(model):
 
 
 class MobileNetV1(nn.Module):
-    def __init__(self, num_classes=1000, width_mult=1.0, small_input=False, dropout=0.0):
+    def __init__(self, num_classes=1000, width_mult=1.0, small_input=False, dropout=0.0,
+                 in_channels=3):
         super().__init__()
         rows = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
                 (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
         cin = make_divisible(32 * width_mult)
-        layers = [ConvNormAct(3, cin, 3, 1 if small_input else 2, activation_layer=nn.ReLU)]
+        layers = [ConvNormAct(in_channels, cin, 3, 1 if small_input else 2,
+                              activation_layer=nn.ReLU)]
         first_stride2 = small_input
         for c, s in rows:
             if s == 2 and first_stride2:
@@ -121,7 +123,8 @@ class MobileNetV1(nn.Module):
 
 
 class MobileNetV2(nn.Module):
-    def __init__(self, num_classes=1000, width_mult=1.0, small_input=False, dropout=0.2):
+    def __init__(self, num_classes=1000, width_mult=1.0, small_input=False, dropout=0.2,
+                 in_channels=3):
         super().__init__()
         rows = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
                 [6, 160, 3, 2], [6, 320, 1, 1]]
@@ -129,7 +132,7 @@ class MobileNetV2(nn.Module):
             rows[1][3] = 1
         cin = make_divisible(32 * width_mult)
         last = make_divisible(1280 * max(1.0, width_mult))
-        layers = [ConvNormAct(3, cin, 3, 1 if small_input else 2)]
+        layers = [ConvNormAct(in_channels, cin, 3, 1 if small_input else 2)]
         for t, c, n, s in rows:
             cout = make_divisible(c * width_mult)
             for i in range(n):
@@ -171,12 +174,12 @@ def _adjust(channels, width_mult):
 
 class MobileNetV3(nn.Module):
     def __init__(self, rows, last_channel, num_classes=1000, width_mult=1.0, small_input=False,
-                 dropout=0.2):
+                 dropout=0.2, in_channels=3):
         super().__init__()
         norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
         adjust = partial(_adjust, width_mult=width_mult)
         first = adjust(rows[0][0])
-        layers = [ConvNormAct(3, first, 3, 1 if small_input else 2, norm_layer=norm,
+        layers = [ConvNormAct(in_channels, first, 3, 1 if small_input else 2, norm_layer=norm,
                               activation_layer=nn.Hardswish)]
         first_stride2 = small_input
         for cin, k, exp, cout, se, act, s in rows:
