@@ -101,6 +101,25 @@ def for_each_part(fn: Callable[[slice], None], batch: int, total_bytes: int) -> 
     for_each_run(run_part, starts, total_bytes)
 
 
+def split_batch(batch: int, parts: int) -> list[slice]:
+    """range(batch) as at most `parts` contiguous slices of nearly equal length (none empty)."""
+    parts = max(1, min(parts, batch))
+    bounds = [batch * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def run_tasks(tasks: list[Callable[[], None]], total_bytes: int) -> None:
+    """Run independent tasks over the threads, a contiguous run of them per thread (all on
+    the calling thread, in order, without threads or when the work is small). Tasks must
+    write disjoint results."""
+
+    def run_all(run: list[Callable[[], None]]) -> None:
+        for task in run:
+            task()
+
+    for_each_run(run_all, tasks, total_bytes)
+
+
 def runs_in_parallel(n_items: int, total_bytes: int) -> bool:
     """Whether `for_each_run` shares out this many items and this much work over threads."""
     return _state["pool"] is not None and n_items >= 2 and total_bytes >= MIN_PARALLEL_BYTES

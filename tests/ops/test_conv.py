@@ -274,12 +274,56 @@ def test_depthwise_conv2d_on_small_planes_in_batch_chunks_matches_torch(monkeypa
     check_backward_matches_torch(*_fns(kwargs), arrays)
 
 
-@pytest.mark.parametrize("threads", [1, 2], indirect=True)
-@pytest.mark.parametrize("side", [3, 5])  # planes below and above SMALL_PLANE pixels
+@pytest.mark.parametrize("threads", [1, 2, 4], indirect=True)
+@pytest.mark.parametrize("side", [5, 6])  # planes below and above SMALL_PLANE pixels
 def test_pointwise_conv2d_in_batch_slices_matches_torch(monkeypatch, threads, side):
-    # with two threads, each takes a slice of the batch however small the work
+    # however small the work, each thread takes a slice of the batch in forward; in backward
+    # the two passes share the threads (2: a whole pass each; 4: two batch slices each)
     monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
-    assert 3**2 < SMALL_PLANE <= 5**2
+    assert 5**2 < SMALL_PLANE <= 6**2
     arrays, kwargs = _arrays((5, 4, side, side), (6, 4, 1, 1), {})
     check_forward_matches_torch(*_fns(kwargs), arrays)
     check_backward_matches_torch(*_fns(kwargs), arrays)
+
+
+@pytest.mark.parametrize("threads", [2, 4], indirect=True)
+@pytest.mark.parametrize("frozen", ["x", "weight"])
+def test_pointwise_conv2d_one_gradient_pass_on_threads_matches_torch(monkeypatch, threads,
+                                                                      frozen):
+    # one pass alone takes every thread, a batch slice each
+    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((5, 4, 6, 6)), rng.standard_normal((6, 4, 1, 1))
+    upstream = rng.standard_normal((5, 6, 6, 6))
+    mx = minigrad.tensor(x, requires_grad=frozen != "x")
+    mw = minigrad.tensor(w, requires_grad=frozen != "weight")
+    tx = torch.tensor(x, requires_grad=frozen != "x")
+    tw = torch.tensor(w, requires_grad=frozen != "weight")
+    conv2d(mx, mw).backward(upstream)
+    torch.nn.functional.conv2d(tx, tw).backward(torch.tensor(upstream))
+    for mine, theirs in ((mx, tx), (mw, tw)):
+        assert (mine.grad is None) == (theirs.grad is None)
+        if theirs.grad is not None:
+            np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-7,
+                                       atol=1e-10)
+
+
+def test_pointwise_weight_gradient_is_the_same_on_one_and_two_threads(monkeypatch):
+    """On two threads dW is one thread's whole-batch pass, so its rounding is one thread's."""
+    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((9, 8, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 1, 1)).astype(np.float32)
+    upstream = rng.standard_normal((9, 16, 6, 6)).astype(np.float32)
+    grads = []
+    previous = minigrad.threads.get_num_threads()
+    try:
+        for n in (1, 2):
+            minigrad.threads.set_num_threads(n)
+            mx, mw = minigrad.tensor(x, requires_grad=True), minigrad.tensor(w, requires_grad=True)
+            conv2d(mx, mw).backward(upstream)
+            grads.append((mx.grad.numpy(), mw.grad.numpy()))
+    finally:
+        minigrad.threads.set_num_threads(previous)
+    for one, two in zip(*grads):
+        assert np.array_equal(one, two)
