@@ -99,6 +99,14 @@ def test_activation_at_kinks_and_infinities_matches_torch(name, op, torch_op, ki
     helpers.check_backward_matches_torch(op, torch_op, [x])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_keeps_negative_zero_and_nan_as_torch(dtype):
+    x = np.array([np.nan, -0.0, 0.0, -np.inf, np.inf, -1.5, 2.5], dtype=dtype)
+    mine, theirs = A.relu(minigrad.tensor(x)).numpy(), torch.relu(torch.from_numpy(x)).numpy()
+    assert np.array_equal(mine, theirs, equal_nan=True)
+    assert np.array_equal(np.signbit(mine), np.signbit(theirs))
+
+
 @pytest.mark.parametrize("op, x, slope", [
     (A.relu, 0.0, 0.0),
     (A.relu6, 0.0, 0.0),
