@@ -2,7 +2,8 @@
 
 NumPy releases the GIL inside its loops, so large elementwise work split over the batch runs
 in parallel on a small thread pool (`for_each_chunk`), and so do the matrix products of the
-pointwise convolution, one batch slice per thread (`for_each_part`). Not every loop: a
+pointwise convolution, one batch slice per thread (`for_each_part`) or, for independent
+passes such as its two gradients, one pass per thread (`run_tasks`). Not every loop: a
 `matmul` (or `vecdot`) keeps the GIL when its stack holds 500 products or fewer, so kernels
 that run on the pool use `np.dot` on a 2-D view, or `einsum`, for small stacks of products.
 And each NumPy call takes the GIL back when it returns: two threads each multiplying arrays
