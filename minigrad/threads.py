@@ -137,9 +137,7 @@ def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int
     if not runs_in_parallel(len(items), total_bytes):
         fn(items)
         return
-    parts = min(threads, len(items))
-    bounds = [len(items) * i // parts for i in range(parts + 1)]
-    runs = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    runs = [items[rows] for rows in split_batch(len(items), threads)]
     # the calling thread takes the first run itself: one hand-off fewer, and it would only
     # wait otherwise
     futures = [pool.submit(fn, run) for run in runs[1:]]
