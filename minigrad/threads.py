@@ -109,6 +109,18 @@ def split_batch(batch: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
+def split_for_threads(n_items: int, max_per_part: int, total_bytes: int) -> list[slice]:
+    """range(n_items) as the fewest contiguous parts of at most `max_per_part` items, of
+    nearly equal length; when `for_each_run` would share them out over the threads, as many
+    more as make their number a multiple of the thread count, so that every thread gets the
+    same share (72 channels in tiles of at most 67 are 36 + 36 on two threads, not 67 + 5)."""
+    parts = -(-n_items // max(1, max_per_part))
+    if runs_in_parallel(n_items, total_bytes):
+        threads = _state["threads"]
+        parts = min(n_items, -(-parts // threads) * threads)
+    return split_batch(n_items, parts)
+
+
 def run_tasks(tasks: list[Callable[[], None]], total_bytes: int) -> None:
     """Run independent tasks over the threads, a contiguous run of them per thread (all on
     the calling thread, in order, without threads or when the work is small). Tasks must

@@ -1,6 +1,6 @@
 """minigrad's thread pool: every run of work done exactly once, the calling thread taking one
-of them, errors raised only after every run has finished, and `runs_in_parallel` telling
-which work is shared out."""
+of them, errors raised only after every run has finished, `runs_in_parallel` telling which
+work is shared out, and `split_for_threads` giving every thread the same share."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from minigrad.threads import MIN_PARALLEL_BYTES, for_each_run, runs_in_parallel
+from minigrad.threads import MIN_PARALLEL_BYTES, for_each_run, runs_in_parallel, split_for_threads
 
 WORTH_THREADS = 1 << 30  # bytes of work: enough that for_each_run always uses the pool
 
@@ -64,3 +64,23 @@ def test_runs_in_parallel_says_whether_for_each_run_uses_the_pool(threads, n_ite
     assert runs_in_parallel(n_items, total_bytes) is expected
     for_each_run(record, list(range(n_items)), total_bytes)
     assert (len(callers) > 1) is expected
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3], indirect=True)
+@pytest.mark.parametrize("total_bytes", [MIN_PARALLEL_BYTES - 1, WORTH_THREADS])
+def test_split_for_threads_gives_equal_parts_a_multiple_of_the_threads(threads, total_bytes):
+    for n_items in range(40):
+        for max_per_part in range(1, 12):
+            parts = split_for_threads(n_items, max_per_part, total_bytes)
+            sizes = [p.stop - p.start for p in parts]
+            # contiguous, in order, covering range(n_items), none empty, none too large
+            bounds = [0, *(p.stop for p in parts)]
+            assert [p.start for p in parts] == bounds[:-1] and bounds[-1] == n_items
+            assert all(0 < size <= max_per_part for size in sizes)
+            assert max(sizes, default=0) - min(sizes, default=0) <= 1
+            fewest = -(-n_items // max_per_part)
+            if runs_in_parallel(n_items, total_bytes):
+                assert len(parts) % threads == 0 or len(parts) == n_items
+                assert fewest <= len(parts) < fewest + threads
+            else:
+                assert len(parts) == fewest
