@@ -11,6 +11,14 @@ of 400 KiB, call after call, measured no faster than one thread doing both share
 processes doing the same run 1.5–1.6× faster. So the pool's work is made of calls on about
 1 MiB each.
 
+Kernels of a few MiB or less gain little from a second thread all the same, because handing
+a share to a worker that sleeps between kernels costs about as much as a short kernel. A
+BatchNorm-and-ReLU6 chain (multiply, add, clip) on (16, 96, 16, 16), 1.5 MiB, ran 1.14×
+faster on two threads, and 1.09× with the share sent to a forked worker process through a
+pipe; only a worker process spin-waiting on shared memory made it 1.5× (a Python thread
+cannot spin without holding the GIL; benchmarks/bench_handoff.py). MobileNet's training step
+at batch 16 therefore gains little from a second thread.
+
 BLAS itself is kept to one thread when the optional `threadpoolctl` is installed: after each
 product OpenBLAS's workers spin, waiting for more work, and a spinning worker takes the core
 that minigrad's next elementwise chunk needed (with BLAS at 2 threads, MobileNetV2's
