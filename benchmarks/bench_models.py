@@ -64,7 +64,7 @@ def _set_threads(threads: int) -> None:
     """The same number of threads for both: torch's intra-op pool, minigrad's pool and BLAS."""
     import torch
 
-    from minigrad.threads import set_num_threads
+    from minigrad.fast.threads import set_num_threads
 
     torch.set_num_threads(threads)
     set_num_threads(threads)
@@ -337,7 +337,7 @@ def _rss_probe(name: str, batch: int, framework: str, threads: int) -> str:
 
         torch.set_num_threads(threads)
     else:
-        from minigrad.threads import set_num_threads
+        from minigrad.fast.threads import set_num_threads
 
         set_num_threads(threads)
     x, labels = _data(name, batch)

@@ -3,6 +3,7 @@
 from minigrad.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from minigrad.dtypes import bool_, float16, float32, float64, int32, int64, uint8
 from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.kernels import get_kernels, use_kernels
 from minigrad.ops.activation import relu, sigmoid, tanh
 from minigrad.ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
 from minigrad.ops.matmul import matmul
@@ -26,7 +27,7 @@ from minigrad.tensor import (
     zeros,
     zeros_like,
 )
-from minigrad.threads import get_num_threads, set_num_threads
+from minigrad.fast.threads import get_num_threads, set_num_threads
 from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_torch
 
 # the subpackages last: they build on everything above

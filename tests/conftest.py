@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-from minigrad.threads import get_num_threads, set_num_threads
+from minigrad.fast.threads import get_num_threads, set_num_threads
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, derandomize=True, print_blob=True,

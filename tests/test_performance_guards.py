@@ -17,7 +17,7 @@ from minigrad import models
 from minigrad.autograd import Context
 from minigrad.ops import activation, norm
 from minigrad.optim import SGD
-from minigrad.threads import CHUNK_BYTES, get_num_threads, set_num_threads
+from minigrad.fast.threads import CHUNK_BYTES, get_num_threads, set_num_threads
 
 
 @pytest.fixture

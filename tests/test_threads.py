@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from minigrad.threads import MIN_PARALLEL_BYTES, for_each_run, runs_in_parallel, split_for_threads
+from minigrad.fast.threads import MIN_PARALLEL_BYTES, for_each_run, runs_in_parallel, split_for_threads
 
 WORTH_THREADS = 1 << 30  # bytes of work: enough that for_each_run always uses the pool
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from minigrad.autograd import Context, Function
 from minigrad.tensor import Tensor
-from minigrad.threads import for_each_chunk
+from minigrad.fast.threads import for_each_chunk
 
 
 class ReLUFunction(Function):

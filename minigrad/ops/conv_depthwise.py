@@ -29,7 +29,7 @@ import numpy as np
 from minigrad.autograd import Context, Function
 from minigrad.ops import conv_depthwise_small as small
 from minigrad.ops.conv_general import output_size
-from minigrad.threads import for_each_run, runs_in_parallel, split_for_threads
+from minigrad.fast.threads import for_each_run, runs_in_parallel, split_for_threads
 
 # 4 MiB: more than a core's L2 (1 MiB here), so a tile's taps run from L3, but fewer calls per
 # byte than smaller tiles; against 2 MiB, bench_ops' depthwise shapes measured 5–10% faster

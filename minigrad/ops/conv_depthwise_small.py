@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from minigrad.autograd import Context
-from minigrad.threads import for_each_chunk
+from minigrad.fast.threads import for_each_chunk
 
 # outputs of at most this many pixels per plane take this kernel (measured 2.5–5× faster
 # than the phase planes at 8×8 and 4×4; slower from 16×16 on)

@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 
 from minigrad.autograd import Context, Function
-from minigrad.threads import for_each_part, get_num_threads, run_tasks, split_batch
+from minigrad.fast.threads import for_each_part, get_num_threads, run_tasks, split_batch
 
 # below this many pixels per plane, the weight gradient is one GEMM over N*H*W rather than N
 # products of rank H*W: on 4×4 planes the GEMM measured 1.2–3.5× faster here, on 5×5

@@ -15,7 +15,7 @@ import numpy as np
 from minigrad.autograd import Context, Function
 from minigrad.ops.activation import ACTIVATION_KERNELS
 from minigrad.tensor import Tensor
-from minigrad.threads import for_each_chunk, for_each_part
+from minigrad.fast.threads import for_each_chunk, for_each_part
 
 
 class BatchNormFunction(Function):

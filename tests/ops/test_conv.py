@@ -250,7 +250,7 @@ def test_depthwise_conv2d_tiled_over_channels_matches_torch(monkeypatch, threads
     # small tiles: one to five of the five channels per tile, often with the last one partial;
     # with two threads, each takes a run of tiles however small the work
     monkeypatch.setattr(conv_depthwise, "TILE_BYTES", tile_bytes)
-    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
     arrays, kwargs = _arrays((2, 5, 17, 17), (5, 1, 3, 3), {"stride": stride, "padding": 1,
                                                             "groups": 5})
     out_side = (17 + 2 * 1 - 3) // stride + 1
@@ -264,8 +264,8 @@ def test_depthwise_conv2d_tiled_over_channels_matches_torch(monkeypatch, threads
 def test_depthwise_conv2d_on_small_planes_in_batch_chunks_matches_torch(monkeypatch, threads,
                                                                         stride):
     # one sample per chunk, the chunks shared out over the threads however small the work
-    monkeypatch.setattr(minigrad.threads, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(minigrad.fast.threads, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
     arrays, kwargs = _arrays((5, 4, 7, 7), (8, 1, 3, 3), {"stride": stride, "padding": 1,
                                                           "groups": 4})
     out_side = (7 + 2 * 1 - 3) // stride + 1
@@ -279,7 +279,7 @@ def test_depthwise_conv2d_on_small_planes_in_batch_chunks_matches_torch(monkeypa
 def test_pointwise_conv2d_in_batch_slices_matches_torch(monkeypatch, threads, side):
     # however small the work, each thread takes a slice of the batch in forward; in backward
     # the two passes share the threads (2: a whole pass each; 4: two batch slices each)
-    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
     assert 5**2 < SMALL_PLANE <= 6**2
     arrays, kwargs = _arrays((5, 4, side, side), (6, 4, 1, 1), {})
     check_forward_matches_torch(*_fns(kwargs), arrays)
@@ -291,7 +291,7 @@ def test_pointwise_conv2d_in_batch_slices_matches_torch(monkeypatch, threads, si
 def test_pointwise_conv2d_one_gradient_pass_on_threads_matches_torch(monkeypatch, threads,
                                                                       frozen):
     # one pass alone takes every thread, a batch slice each
-    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((5, 4, 6, 6)), rng.standard_normal((6, 4, 1, 1))
     upstream = rng.standard_normal((5, 6, 6, 6))
@@ -310,20 +310,20 @@ def test_pointwise_conv2d_one_gradient_pass_on_threads_matches_torch(monkeypatch
 
 def test_pointwise_weight_gradient_is_the_same_on_one_and_two_threads(monkeypatch):
     """On two threads dW is one thread's whole-batch pass, so its rounding is one thread's."""
-    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((9, 8, 6, 6)).astype(np.float32)
     w = rng.standard_normal((16, 8, 1, 1)).astype(np.float32)
     upstream = rng.standard_normal((9, 16, 6, 6)).astype(np.float32)
     grads = []
-    previous = minigrad.threads.get_num_threads()
+    previous = minigrad.fast.threads.get_num_threads()
     try:
         for n in (1, 2):
-            minigrad.threads.set_num_threads(n)
+            minigrad.fast.threads.set_num_threads(n)
             mx, mw = minigrad.tensor(x, requires_grad=True), minigrad.tensor(w, requires_grad=True)
             conv2d(mx, mw).backward(upstream)
             grads.append((mx.grad.numpy(), mw.grad.numpy()))
     finally:
-        minigrad.threads.set_num_threads(previous)
+        minigrad.fast.threads.set_num_threads(previous)
     for one, two in zip(*grads):
         assert np.array_equal(one, two)

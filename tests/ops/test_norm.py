@@ -170,8 +170,8 @@ def test_batch_norm_float32_matches_torch(shape):
 def test_batch_norm_in_batch_chunks_matches_torch(monkeypatch, threads):
     # one sample per chunk, the chunks shared out over the threads however small the work:
     # every statistic and gradient sum is then assembled from per-chunk parts
-    monkeypatch.setattr(minigrad.threads, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(minigrad.fast.threads, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
     _compare_steps((5, 3, 4, 4), True, 0.1, np.float64, atol=1e-10, rtol=1e-7)
 
 

@@ -104,8 +104,8 @@ def test_fused_equals_the_two_ops_bit_for_bit(case, activation, training, affine
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_fused_in_batch_chunks_equals_the_two_ops(monkeypatch, threads, activation):
     # one sample per chunk, shared out over the threads however small the work
-    monkeypatch.setattr(minigrad.threads, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(minigrad.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(minigrad.fast.threads, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
     arrays = [np.random.default_rng(2).normal(0.5, 3.0, (5, 3, 4, 4)),
               np.array([1.5, -0.5, 2.0]), np.array([0.5, 0.0, -1.0])]
     for training in (True, False):
