@@ -154,10 +154,11 @@ class PageRun:
     """Runs one page's examples in order in one namespace, each at most once."""
 
     page: Path
-    examples: list[Example]
-    namespace: dict[str, Any] = field(default_factory=lambda: {"__name__": "__docs__"})
+    examples: list[Example] = field(repr=False)
+    namespace: dict[str, Any] = field(default_factory=lambda: {"__name__": "__docs__"},
+                                      repr=False)
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="docs-")))
-    printed: dict[int, str] = field(default_factory=dict)
+    printed: dict[int, str] = field(default_factory=dict, repr=False)
     failed_at: str | None = None
 
     def run_through(self, example: Example) -> str:
