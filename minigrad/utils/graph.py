@@ -97,7 +97,7 @@ def _walk(root: Any, ids: dict[int, str], names: dict[int, str]) -> list[str]:
         if not isinstance(node, Context):
             continue
         for parent, shape in zip(node.parents, node.input_shapes):
-            if parent is None:
+            if parent is None or shape is None:  # shape is None only for non-tensor inputs
                 continue
             if id(parent) not in ids:
                 ids[id(parent)] = f"n{len(ids)}"
