@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 ERRORS_PAGE = ROOT / "docs" / "errors.md"
+PYPROJECT_EXTRAS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+    "optional-dependencies"]
 SKIP_MARK = "skip-docs-test:"
 OUTPUT_LANGS = {"", "text"}
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
@@ -138,10 +141,18 @@ def collect(page: Path, text: str | None = None) -> list[Example]:
 def outputs_match(shown: str, printed: str) -> bool:
     """Line by line, trailing spaces and blank lines ignored; `...` in a shown line is any text."""
     want, got = _lines(shown), _lines(printed)
-    if len(want) != len(got):
-        return False
-    return all(re.fullmatch(".*?".join(map(re.escape, w.split("..."))), g) is not None
-               for w, g in zip(want, got))
+    return len(want) == len(got) and all(map(_line_matches, want, got))
+
+
+def _line_matches(shown: str, printed: str) -> bool:
+    return re.fullmatch(".*?".join(map(re.escape, shown.split("..."))), printed) is not None
+
+
+def output_diff(shown: str, printed: str) -> str:
+    """A unified diff in which shown lines that match (through `...`) read as printed."""
+    want, got = _lines(shown), _lines(printed)
+    want = [g if _line_matches(w, g) else w for w, g in zip(want, got)] + want[len(got):]
+    return "\n".join(difflib.unified_diff(want, got, "shown", "printed", lineterm=""))
 
 
 def _lines(text: str) -> list[str]:
@@ -240,9 +251,8 @@ def test_docs_example_runs_and_prints_what_the_page_shows(example: Example):
         pytest.skip(f"{example.id}: {example.skip}")
     printed = RUNS[example.page].run_through(example)
     if example.output is not None and not outputs_match(example.output.body, printed):
-        diff = "\n".join(difflib.unified_diff(_lines(example.output.body), _lines(printed),
-                                              "shown", "printed", lineterm=""))
-        pytest.fail(f"{example.id}: the printed output differs from the page's:\n{diff}")
+        pytest.fail(f"{example.id}: the printed output differs from the page's:\n"
+                    f"{output_diff(example.output.body, printed)}")
 
 
 @dataclass(frozen=True)
@@ -339,6 +349,21 @@ def test_collector_fails_when_a_shown_output_is_changed(tmp_path):
     (code, printed), _ = run_page(PAGE.format(shown="43"), tmp_path)
     assert not outputs_match(code.output.body, printed)
     assert not outputs_match("42\n0", printed)
+
+
+def test_output_diff_shows_only_the_lines_that_differ():
+    diff = output_diff("value ...\n108\n", "value 1e-15\n109\n").splitlines()
+    assert [line for line in diff if line[:1] in "+-" and line[:3] not in ("---", "+++")] == [
+        "-108", "+109"]
+
+
+def test_install_commands_in_docs_and_messages_name_existing_extras():
+    sources = [*PAGES, *(ROOT / "minigrad").rglob("*.py"), *(ROOT / "examples").glob("*.py")]
+    named = [(path.name, extra) for path in sources
+             for extra in re.findall(r"pip install [^\n`]*?\[([\w,\-]+)\]", path.read_text())]
+    assert len(named) >= 4  # README's two, the graph and plot messages
+    for name, extras in named:
+        assert set(extras.split(",")) <= set(PYPROJECT_EXTRAS), f"{name}: [{extras}]"
 
 
 def test_ellipsis_stands_for_any_text_within_one_line_only():
