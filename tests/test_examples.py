@@ -118,3 +118,14 @@ def test_from_torch_round_trips_without_the_repository_tests():
     assert "loaded mobilenet_v3_small.pth: 2,542,856 parameters, logits (2, 1000)" in out
     differences = re.findall(r"max abs difference (\S+) .* top-1 agreement 2/2\n", out)
     assert len(differences) == 2 and all(float(d) < 1e-5 for d in differences)
+
+
+def test_autograd_graph_without_dot_writes_the_dot_file_and_says_how_to_render(tmp_path):
+    done = subprocess.run([sys.executable, str(EXAMPLES / "autograd_graph.py"), "g.dot",
+                           "--format", "svg"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "PATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "render: Graphviz's 'dot' program was not found on PATH" in done.stdout
+    assert "render later with: dot -Tsvg g.dot -o g.svg" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"]
