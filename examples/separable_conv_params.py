@@ -7,10 +7,13 @@
    cost ratio of separable to standard is 1/N + 1/K² (N output channels, K kernel size).
 3. The MobileNets: parameters and multiply-adds at 224×224 from `minigrad.utils.summary`.
 
-Run: python examples/separable_conv_params.py
+    python examples/separable_conv_params.py
+    python examples/separable_conv_params.py --image-size 96   # the MobileNets at 96×96
 """
 
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 
@@ -98,15 +101,23 @@ def layer_example(cin: int = 32, cout: int = 64, k: int = 3) -> None:
     print(f"  cost ratio 1/N + 1/K^2 = 1/{cout} + 1/{k * k} = {1 / cout + 1 / k ** 2:.4f}")
 
 
-def model_table() -> None:
-    print("\nMobileNets at 224x224, 1000 classes")
+def model_table(size: int) -> None:
+    print(f"\nMobileNets at {size}x{size}, 1000 classes")
     print(f"  {'model':<20}{'params':>12}{'MACs':>16}")
     for name in ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large"]:
-        result = summary(getattr(models, name)(), (3, 224, 224))
+        result = summary(getattr(models, name)(), (3, size, size))
         print(f"  {name:<20}{result.total_params:>12,}{result.total_macs / 1e6:>15.1f}M")
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--image-size", type=int, default=224,
+                        help="input size of the MobileNets' table (default: %(default)s)")
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
+    args = parse_args()
     tutorial_example()
     layer_example()
-    model_table()
+    model_table(args.image_size)

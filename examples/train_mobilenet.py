@@ -49,22 +49,35 @@ CROPS = {"mnist": (24, 0), "digits": (8, 0)}
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", choices=["mnist", "digits"], default="mnist")
-    parser.add_argument("--model", choices=sorted(BUILDERS), default="v2")
-    parser.add_argument("--width", type=float, help="width multiplier")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", choices=["mnist", "digits"], default="mnist",
+                        help="MNIST-5k (28×28) or scikit-learn's 8×8 digits (default: %(default)s)")
+    parser.add_argument("--model", choices=sorted(BUILDERS), default="v2",
+                        help="the MobileNet (default: %(default)s)")
+    parser.add_argument("--width", type=float,
+                        help=f"width multiplier (default: {per_dataset('width')})")
+    parser.add_argument("--epochs", type=int, help=f"epochs (default: {per_dataset('epochs')})")
+    parser.add_argument("--batch-size", type=int,
+                        help=f"batch size (default: {per_dataset('batch_size')})")
+    parser.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule "
+                                                 f"(default: {per_dataset('lr')})")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the weights, the split and the shuffling "
+                             "(default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="minigrad.set_num_threads (default 1, which also keeps BLAS to "
-                             "one thread: its idle workers otherwise spin on the other core)")
-    parser.add_argument("--out", type=Path, default=Path("runs"), help="checkpoint and plot folder")
+                        help="minigrad.set_num_threads (default: %(default)s, which also keeps "
+                             "BLAS to one thread: its idle workers otherwise spin on the other "
+                             "core)")
+    parser.add_argument("--out", type=Path, default=Path("runs"),
+                        help="checkpoint and plot folder (default: %(default)s)")
     args = parser.parse_args()
     for key, value in DEFAULTS[args.dataset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     return args
+
+
+def per_dataset(key: str) -> str:
+    return ", ".join(f"{values[key]} for {name}" for name, values in DEFAULTS.items())
 
 
 def load_data(name: str, seed: int):

@@ -1,8 +1,13 @@
-"""`to_dot(tensor)`: the autograd graph that produced a tensor, as Graphviz DOT text."""
+"""The autograd graph that produced a tensor: `to_dot` (DOT text, no dependencies),
+`to_graphviz` (a `graphviz.Source`, which Jupyter displays) and `render` (an SVG, PNG or PDF
+file). The last two need the `graph` extra (the `graphviz` Python package); `render` also needs
+Graphviz's `dot` program."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from minigrad.autograd import Context
@@ -36,6 +41,53 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None,
     return "\n".join(lines) + "\n"
 
 
+def to_graphviz(tensor: Tensor, params: Mapping[str, Tensor] | None = None,
+                graph_name: str = "autograd") -> Any:
+    """`to_dot`'s graph as a `graphviz.Source` (needs the `graphviz` package, not `dot` yet)."""
+    graphviz = _import_graphviz("to_graphviz")
+    return graphviz.Source(to_dot(tensor, params, graph_name))
+
+
+def render(tensor: Tensor, path: str | os.PathLike[str],
+           params: Mapping[str, Tensor] | None = None, format: str | None = None) -> Path:
+    """Draw the graph behind `tensor` into `path` with Graphviz's `dot`; returns the path.
+
+    Args:
+        tensor: the output whose graph is drawn (see `to_dot` for what the nodes show).
+        path: the image to write; its suffix gives the format unless `format` is given.
+        params: names for the leaves, e.g. `dict(model.named_parameters())`.
+        format: any format `dot` writes: "svg", "png", "pdf", ...
+
+    Raises ImportError without the `graphviz` package and RuntimeError without the `dot`
+    program, both before `path` is touched.
+    """
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    graphviz = _import_graphviz("render")
+    if fmt not in graphviz.FORMATS:
+        raise ValueError(f"render: unknown format {fmt!r} (from {str(path)!r}); use a suffix "
+                         "or format= such as 'svg', 'png' or 'pdf'")
+    try:
+        image = to_graphviz(tensor, params).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as missing:
+        raise RuntimeError("render: Graphviz's 'dot' program was not found on PATH; install "
+                           "Graphviz (apt-get install graphviz, brew install graphviz or conda "
+                           "install graphviz), or write DOT with to_dot and render it "
+                           "elsewhere") from missing
+    path.write_bytes(image)
+    return path
+
+
+def _import_graphviz(caller: str) -> Any:
+    try:
+        import graphviz
+    except ImportError as missing:
+        raise ImportError(f"{caller}: needs the graphviz Python package: pip install "
+                          "'minigrad-mobilenet[graph]' (and Graphviz's dot program to render)"
+                          ) from missing
+    return graphviz
+
+
 def _walk(root: Any, ids: dict[int, str], names: dict[int, str]) -> list[str]:
     """Node and edge lines for everything upstream of `root` (whose own node is written)."""
     lines: list[str] = []
@@ -45,7 +97,7 @@ def _walk(root: Any, ids: dict[int, str], names: dict[int, str]) -> list[str]:
         if not isinstance(node, Context):
             continue
         for parent, shape in zip(node.parents, node.input_shapes):
-            if parent is None:
+            if parent is None or shape is None:  # shape is None only for non-tensor inputs
                 continue
             if id(parent) not in ids:
                 ids[id(parent)] = f"n{len(ids)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,15 @@ class ModelSummary:
     trainable_params: int = 0
     total_macs: int = 0
     activation_bytes: int = 0
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
+
+    def plot(self, path: str | os.PathLike[str] | None = None, log: bool = False) -> Any:
+        """Parameters and multiply-adds per layer as bar charts, depthwise against pointwise;
+        returns the matplotlib Figure. Needs matplotlib (the `plot` extra); see
+        `minigrad.utils.summary_plot.plot_summary`."""
+        from minigrad.utils.summary_plot import plot_summary
+
+        return plot_summary(self, path, log)
 
     def __str__(self) -> str:
         headers = ("Layer", "Type", "Output shape", "Params", "MACs")
@@ -110,7 +120,7 @@ def summary(model: nn.Module, input_shape: Sequence[int], dtype: Any = None) -> 
     if not isinstance(model, nn.Module):
         raise TypeError(f"summary: model must be a Module, got {type(model).__name__}")
     shape = _full_shape(input_shape)
-    result = ModelSummary(shape)
+    result = ModelSummary(shape, model=model)
     leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
     modes = [(m, m.training) for m in model.modules()]
     # a module may already shadow `forward` on its instance: put back exactly what was there
