@@ -2,14 +2,14 @@
 
 The file holds one array per leaf (keys from the leaf's path, e.g. `state.0.exp_avg`) and a
 JSON record of the structure under `__structure__`; nothing is pickled, so loading a file never
-runs code. Writes are atomic: a temporary file in the same directory, fsync, `os.replace`.
+runs code. Writes are atomic (see `minigrad.atomic_write`): a temporary file in the same
+directory, fsync, `os.replace`; symlinks are written through and permissions kept.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.atomic_write import write_atomically
 from minigrad.tensor import Tensor
 
 PathLike = str | os.PathLike
@@ -38,7 +39,7 @@ def save(obj: Any, path: PathLike) -> None:
     root = _encode(obj, "", arrays)
     record = json.dumps({"format": _FORMAT, "version": _VERSION, "root": root})
     arrays[_STRUCTURE] = np.frombuffer(record.encode("utf-8"), dtype=np.uint8)
-    _write_atomically(os.fspath(path), arrays)
+    write_atomically(path, lambda file: _write_npz(file, arrays))
 
 
 def load(path: PathLike) -> Any:
@@ -112,50 +113,12 @@ def _check_key(key: Any, where: str) -> str | int:
     return key if isinstance(key, str) else int(key)
 
 
-def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                    suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            _write_npz(file, arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        _give_default_mode(temp)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-    _fsync_directory(directory)
-
-
-def _give_default_mode(path: str) -> None:
-    """mkstemp makes the file private (0600); give it the mode a plain open() would."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _write_npz(file: Any, arrays: dict[str, np.ndarray]) -> None:
     """The layout `np.savez` writes, without its keyword arguments clashing with our keys."""
     with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for key, array in arrays.items():
             with zf.open(key + ".npy", mode="w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=False)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def _read_arrays(file: Any) -> dict[str, np.ndarray]:

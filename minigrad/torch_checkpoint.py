@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from minigrad.atomic_write import write_atomically
 from minigrad.interop.torch_legacy import read_legacy_checkpoint
 from minigrad.interop.torch_storage import CheckpointFormatError
 from minigrad.interop.torch_unpickler import UnsafeCheckpointError
@@ -62,7 +63,9 @@ def save_torch(obj: Mapping[str, Any], f: PathOrFile) -> None:
 
     Args:
         obj: the object to save, usually `model.state_dict()`.
-        f: a path, or a binary file object opened for writing.
+        f: a path, or a binary file object opened for writing. A path is replaced atomically
+            as by `minigrad.save` (temporary file, fsync, rename; symlinks written through,
+            permissions kept), so a crash mid-save leaves the old file whole.
 
     Raises:
         TypeError: a value or array dtype torch cannot hold (raised before the file is touched).
@@ -73,7 +76,7 @@ def save_torch(obj: Mapping[str, Any], f: PathOrFile) -> None:
     if hasattr(f, "write"):
         f.write(data)
     else:
-        Path(f).write_bytes(data)
+        write_atomically(f, lambda file: file.write(data))
 
 
 def _read(f: PathOrFile) -> tuple[bytes, str]:
