@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -25,6 +26,7 @@ _STRUCTURE = "__structure__"
 _FORMAT = "minigrad.save"
 _VERSION = 1
 _PLAIN = (type(None), bool, int, float, str)
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def save(obj: Any, path: PathLike) -> None:
@@ -32,11 +34,18 @@ def save(obj: Any, path: PathLike) -> None:
     strings, bools, None) to `path` as `.npz`, replacing any old file only once complete.
 
     Raises:
-        TypeError: a value or dict key of another type (its place in `obj` is named).
-        ValueError: an object (dtype=object) array, which cannot be stored without pickle.
+        TypeError: a value or dict key of another type (its place in `obj` is named), or a
+            path that is not a str or os.PathLike.
+        ValueError: an object (dtype=object) array, which cannot be stored without pickle; a
+            container that contains itself; nesting deeper than Python's recursion limit.
     """
+    _check_path("save", path)
     arrays: dict[str, np.ndarray] = {}
-    root = _encode(obj, "", arrays)
+    try:
+        root = _encode(obj, "", arrays, set())
+    except RecursionError:
+        raise ValueError("save: the object is nested too deeply to store (over Python's "
+                         f"recursion limit of {sys.getrecursionlimit()} levels)") from None
     record = json.dumps({"format": _FORMAT, "version": _VERSION, "root": root})
     arrays[_STRUCTURE] = np.frombuffer(record.encode("utf-8"), dtype=np.uint8)
     write_atomically(path, lambda file: _write_npz(file, arrays))
@@ -51,8 +60,15 @@ def load(path: PathLike) -> Any:
         ValueError: the file is truncated, corrupt, not written by `save`, or holds an object
             array (the message names the path).
     """
+    _check_path("load", path)
     path = os.fspath(path)
     with open(path, "rb") as file:
+        start = file.read(len(_ZIP_MAGIC))
+        if start != _ZIP_MAGIC:
+            raise ValueError(f"load: {path} is not a readable minigrad file: it starts with "
+                             f"{start!r}, not with the {_ZIP_MAGIC!r} of the .npz archive "
+                             "minigrad.save writes (another kind of file, or cut short?)")
+        file.seek(0)
         try:
             arrays = _read_arrays(file)
             record = json.loads(bytes(arrays.pop(_STRUCTURE)).decode("utf-8"))
@@ -68,8 +84,15 @@ def load(path: PathLike) -> Any:
                              f"(truncated or corrupt?): {error}") from error
 
 
-def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray]) -> Any:
-    """The JSON node for `obj`; its arrays go into `arrays` under fresh keys."""
+def _check_path(function: str, path: Any) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{function}: path must be a str or os.PathLike, "
+                        f"got {type(path).__name__} {path!r}"[:200])
+
+
+def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray], open_ids: set[int]) -> Any:
+    """The JSON node for `obj`; its arrays go into `arrays` under fresh keys. `open_ids` are
+    the containers being encoded around `obj` (one met again contains itself)."""
     if isinstance(obj, Tensor):
         obj = obj.data
     if isinstance(obj, (np.ndarray, np.generic)):
@@ -78,15 +101,26 @@ def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray]) -> Any:
         if isinstance(obj, int) and not isinstance(obj, bool):
             return {"int": str(obj)}  # exact for any size, kept apart from floats
         return {"value": obj}
-    if isinstance(obj, dict):
-        kind = "ordered_dict" if isinstance(obj, OrderedDict) else "dict"
-        return {kind: [[_check_key(k, where), _encode(v, f"{where}.{k}", arrays)]
-                       for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        kind = "list" if isinstance(obj, list) else "tuple"
-        return {kind: [_encode(v, f"{where}.{i}", arrays) for i, v in enumerate(obj)]}
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in open_ids:
+            raise ValueError(f"save: '{_place(where)}' contains itself (a reference cycle), "
+                             "which cannot be stored")
+        open_ids.add(id(obj))
+        node = _encode_container(obj, where, arrays, open_ids)
+        open_ids.discard(id(obj))
+        return node
     raise TypeError(f"save: cannot store {type(obj).__name__} at '{_place(where)}'; "
                     "use dicts, lists, tuples, arrays, Tensors, numbers, strings or None")
+
+
+def _encode_container(obj: dict | list | tuple, where: str, arrays: dict[str, np.ndarray],
+                      open_ids: set[int]) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        kind = "ordered_dict" if isinstance(obj, OrderedDict) else "dict"
+        return {kind: [[_check_key(k, where), _encode(v, f"{where}.{k}", arrays, open_ids)]
+                       for k, v in obj.items()]}
+    kind = "list" if isinstance(obj, list) else "tuple"
+    return {kind: [_encode(v, f"{where}.{i}", arrays, open_ids) for i, v in enumerate(obj)]}
 
 
 def _encode_array(array: np.ndarray | np.generic, where: str,
@@ -127,7 +161,17 @@ def _read_arrays(file: Any) -> dict[str, np.ndarray]:
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError("a single .npy array, not an .npz archive")
     with archive:
-        return {name: archive[name] for name in archive.files}
+        arrays = {}
+        for name in archive.files:
+            try:
+                arrays[name] = archive[name]
+            except ValueError as error:
+                if "allow_pickle" not in str(error):
+                    raise
+                # NumPy's message suggests allow_pickle; minigrad never unpickles a file
+                raise ValueError(f"'{name}' is an object (pickled) array, which minigrad "
+                                 "never loads: unpickling can run code") from None
+        return arrays
 
 
 def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:

@@ -8,6 +8,7 @@ See docs/interop.md.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -84,10 +85,15 @@ def save_torch(obj: Mapping[str, Any], f: PathOrFile) -> None:
 
     Raises:
         TypeError: a value or array dtype torch cannot hold (raised before the file is touched).
+        ValueError: a container that contains itself, or nesting past the recursion limit.
     """
     if not hasattr(f, "write") and not isinstance(f, (str, os.PathLike)):
         raise TypeError(f"save_torch: expected a path or a binary file, got {type(f).__name__}")
-    data = zip_checkpoint(obj)
+    try:
+        data = zip_checkpoint(obj)
+    except RecursionError:
+        raise ValueError("save_torch: the object is nested too deeply to store (over Python's "
+                         f"recursion limit of {sys.getrecursionlimit()} levels)") from None
     if hasattr(f, "write"):
         f.write(data)
     else:

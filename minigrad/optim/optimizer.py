@@ -148,6 +148,9 @@ class Optimizer(ABC):
         that raises leaves parameters and state exactly as they were.
         """
         loss = None
+        if closure is not None and not callable(closure):
+            raise TypeError(f"{self._name}.step: closure must be callable, "
+                            f"got {describe(closure)}")
         if closure is not None:
             with enable_grad():
                 loss = closure()
