@@ -177,3 +177,39 @@ def test_loaded_state_of_a_0d_parameter_stays_an_updating_array(name) -> None:
         now = fresh.opt.state[fresh.params[0]][key]
         assert isinstance(now, np.ndarray) and now.shape == () and now.dtype == np.float32, key
         assert not np.array_equal(now, old), f"{key} of the 0-d parameter did not update"
+
+
+def _as_numpy(value):
+    return value.numpy() if isinstance(value, torch.Tensor) else value
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_resuming_from_torchs_state_dict_follows_torch(name) -> None:
+    """torch's state dict (its tensors as arrays: 0-d float32 steps, extra group keys such
+    as 'foreach') loads, and minigrad carries on where torch would."""
+    opt_name, kwargs = OPTIMIZERS[name]
+    params = [torch.tensor(a, requires_grad=True) for a in _start()]
+    opt = getattr(torch.optim, opt_name)(params, **kwargs)
+
+    def train(steps, params, opt, value, wrap):
+        for step in steps:
+            for i, p in enumerate(params):
+                g = _gradient(step, i, value(p))
+                p.grad = None if g is None else wrap(g)
+            opt.step()
+
+    def torch_value(p):
+        return p.detach().numpy()
+
+    train(range(STOP), params, opt, torch_value, torch.from_numpy)
+    saved = opt.state_dict()
+    state = {"state": {k: {kk: _as_numpy(vv) for kk, vv in v.items()}
+                       for k, v in saved["state"].items()},
+             "param_groups": saved["param_groups"]}
+    ours = [Parameter(p.detach().numpy().copy()) for p in params]
+    resumed = getattr(optim, opt_name)(ours, lr=123.0)
+    resumed.load_state_dict(state)
+    train(range(STOP, STEPS), params, opt, torch_value, torch.from_numpy)
+    train(range(STOP, STEPS), ours, resumed, lambda p: p.data, minigrad.tensor)
+    for p, q in zip(ours, params):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
