@@ -109,8 +109,9 @@ def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray], open_ids: set[i
         node = _encode_container(obj, where, arrays, open_ids)
         open_ids.discard(id(obj))
         return node
+    hint = "; save its state_dict()" if callable(getattr(obj, "state_dict", None)) else ""
     raise TypeError(f"save: cannot store {type(obj).__name__} at '{_place(where)}'; "
-                    "use dicts, lists, tuples, arrays, Tensors, numbers, strings or None")
+                    f"use dicts, lists, tuples, arrays, Tensors, numbers, strings or None{hint}")
 
 
 def _encode_container(obj: dict | list | tuple, where: str, arrays: dict[str, np.ndarray],

@@ -31,7 +31,8 @@ _PICKLE_PROTO = b"\x80"  # pickles of protocol 2+ open with PROTO; the legacy fo
 DEFAULT_MAX_PICKLE_BYTES = 64 * 2**20
 
 
-def load_torch(f: PathOrFile, *, max_pickle_bytes: int = DEFAULT_MAX_PICKLE_BYTES) -> Any:
+def load_torch(f: PathOrFile, map_location: Any = None, *, weights_only: bool = True,
+               max_pickle_bytes: int = DEFAULT_MAX_PICKLE_BYTES) -> Any:
     """Load an object saved with `torch.save`, each tensor as a NumPy array.
 
     A state dict comes back as a dict (an OrderedDict when torch saved one) of arrays; a
@@ -50,6 +51,8 @@ def load_torch(f: PathOrFile, *, max_pickle_bytes: int = DEFAULT_MAX_PICKLE_BYTE
 
     Args:
         f: a path, or a binary file object opened for reading.
+        map_location: accepted for torch's sake: None or 'cpu' (or torch.device('cpu')).
+        weights_only: accepted for torch's sake: only True (nothing else is ever unpickled).
         max_pickle_bytes: the largest pickle accepted (64 MiB by default; a state dict's
             pickle holds names and shapes, rarely more than a few MiB).
 
@@ -57,6 +60,12 @@ def load_torch(f: PathOrFile, *, max_pickle_bytes: int = DEFAULT_MAX_PICKLE_BYTE
         UnsafeCheckpointError: the pickle names a global outside the allow-list.
         ValueError: the file is not a torch checkpoint, or is truncated or corrupt.
     """
+    if map_location is not None and str(map_location) != "cpu":
+        raise ValueError(f"load_torch: map_location must be None or 'cpu' (minigrad arrays "
+                         f"live on the CPU), got {map_location!r}")
+    if weights_only is not True:
+        raise ValueError(f"load_torch: weights_only must be True, got {weights_only!r}: only "
+                         "tensors and plain containers are ever unpickled")
     if isinstance(max_pickle_bytes, bool) or not isinstance(max_pickle_bytes, int) \
             or max_pickle_bytes <= 0:
         raise ValueError(f"load_torch: max_pickle_bytes must be a positive int, "

@@ -636,3 +636,16 @@ def test_overlapping_strides_come_back_as_a_view_with_torchs_values():
     assert not loaded.flags.writeable
     plain = load_bytes(torch_bytes({"w": base[::2]}))["w"]
     assert plain.flags.writeable and plain.flags.c_contiguous  # the rest stays a fresh copy
+
+
+def test_load_torch_takes_torchs_map_location_and_weights_only_for_the_cpu(tmp_path):
+    path = tmp_path / "w.pth"
+    torch.save({"w": torch.arange(3.0)}, path)
+    for location in (None, "cpu", torch.device("cpu")):
+        np.testing.assert_array_equal(load_torch(path, location, weights_only=True)["w"],
+                                      np.arange(3.0, dtype=np.float32))
+    with pytest.raises(ValueError, match="load_torch: map_location must be None or 'cpu'.*"
+                                         "got 'cuda'"):
+        load_torch(path, map_location="cuda")
+    with pytest.raises(ValueError, match="load_torch: weights_only must be True, got False"):
+        load_torch(path, weights_only=False)

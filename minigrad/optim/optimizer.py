@@ -41,6 +41,10 @@ class Optimizer(ABC):
     _optional_options: dict[str, Any] = {"maximize": False}
 
     def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
+        if callable(getattr(params, "parameters", None)):
+            raise TypeError(f"{self._name}: params must be an iterable of Parameters or of "
+                            f"dicts, got a {type(params).__name__} module; pass its "
+                            f".parameters()")
         if not isinstance(params, Iterable):
             raise TypeError(f"{self._name}: params must be an iterable of Parameters or of "
                             f"dicts, got {describe(params)}")

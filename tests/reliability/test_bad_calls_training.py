@@ -342,6 +342,8 @@ def _scheduler_load(make, change):
 OPTIMIZER_STATE = [
     Bad("SGD-params-None", lambda wd: optim.SGD(None, lr=0.1),
         TypeError, "SGD", "None"),
+    Bad("SGD-a-module-as-params", lambda wd: optim.SGD(wd.model, lr=0.1),
+        TypeError, "SGD", "Sequential module; pass its .parameters()"),
     Bad("Adam-params-int", lambda wd: optim.Adam(5),
         TypeError, "Adam", "5"),
     Bad("SGD.add_param_group-None", lambda wd: wd.opt.add_param_group(None),
@@ -493,6 +495,15 @@ FILE_MISUSE = [
     Bad("save_torch-nested-too-deeply", lambda wd: _in_temp_dir(
         lambda p: minigrad.save_torch({"x": _deep()}, p)),
         ValueError, "save_torch", "nested too deeply"),
+    Bad("save-a-module", lambda wd: _in_temp_dir(lambda p: minigrad.save(wd.model, p)),
+        TypeError, "save", "save its state_dict()"),
+    Bad("save_torch-a-module", lambda wd: _in_temp_dir(lambda p: minigrad.save_torch(
+        {"model": wd.model}, p)), TypeError, "save_torch", "save its state_dict()"),
+    Bad("load_torch-map_location-cuda", lambda wd: minigrad.load_torch("x.pth", "cuda:0"),
+        ValueError, "load_torch", "'cuda:0'"),
+    Bad("load_torch-weights_only-False",
+        lambda wd: minigrad.load_torch("x.pth", weights_only=False),
+        ValueError, "load_torch", "weights_only must be True, got False"),
     Bad("load_torch-zero-cap", lambda wd: minigrad.load_torch("x.pth", max_pickle_bytes=0),
         ValueError, "load_torch", "got 0"),
     Bad("load_torch-pickle-over-cap", lambda wd: _in_temp_dir(
