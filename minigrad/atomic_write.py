@@ -9,8 +9,10 @@ survives a crash). Around that:
   plain `open()` would give it (0666 less the umask);
 - a writer holds an exclusive `flock` on its temporary file until the rename, so the temporary
   files of the same target left by a writer that died (SIGKILL, power loss) are the unlocked
-  ones: each save removes them first. Where `fcntl` is missing, a temporary file counts as
-  stale once it is an hour old.
+  ones: each save removes them first. Where locks are unavailable (no `fcntl`, or a file
+  system without `flock`), a temporary file counts as stale once it is an hour old.
+
+The folder must be writable (the temporary file is created there), as for any atomic save.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 PathLike = str | os.PathLike
-_UNLOCKED_STALE_AFTER = 3600.0  # seconds, only where fcntl is missing
+_UNLOCKED_STALE_AFTER = 3600.0  # seconds, only where locks are unavailable
 
 
 def write_atomically(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
@@ -43,7 +45,7 @@ def write_atomically(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
         with os.fdopen(descriptor, "wb") as file:
             write(file)
             file.flush()
-            _keep_mode(file.fileno(), target)
+            _keep_mode(temp, target)
             os.fsync(file.fileno())
             os.replace(temp, target)  # while still locked: no cleaner can take it for stale
     except BaseException:
@@ -84,18 +86,19 @@ def _locked_temporary(directory: str, name: str) -> tuple[str, int]:
         temp = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
         descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         if fcntl is not None:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            except OSError:  # a file system without flock: cleaners fall back to the age
+                pass
         if os.fstat(descriptor).st_nlink > 0:
             return temp, descriptor
         os.close(descriptor)
 
 
 def _is_stale(path: str) -> bool:
+    """No writer holds `path`'s lock (or, without locks, it is an hour old)."""
     if fcntl is None:
-        try:
-            return time.time() - os.stat(path).st_mtime > _UNLOCKED_STALE_AFTER
-        except OSError:
-            return False
+        return _is_old(path)
     try:
         descriptor = os.open(path, os.O_RDONLY)
     except OSError:  # renamed or removed meanwhile
@@ -103,19 +106,28 @@ def _is_stale(path: str) -> bool:
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
-    except OSError:  # a live writer holds it
+    except BlockingIOError:  # a live writer holds it
         return False
+    except OSError:  # no flock on this file system
+        return _is_old(path)
     finally:
         os.close(descriptor)
 
 
-def _keep_mode(descriptor: int, target: str) -> None:
+def _is_old(path: str) -> bool:
+    try:
+        return time.time() - os.stat(path).st_mtime > _UNLOCKED_STALE_AFTER
+    except OSError:
+        return False
+
+
+def _keep_mode(temp: str, target: str) -> None:
     """Give the new file the target's permission bits (a new target keeps the umask mode)."""
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         return
-    os.fchmod(descriptor, mode)
+    os.chmod(temp, mode)
 
 
 def _unlink_quietly(path: str) -> None:

@@ -148,8 +148,8 @@ class Optimizer(ABC):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()` if one is given.
 
-        Every group and gradient is checked before the first parameter changes, so a step
-        that raises leaves parameters and state exactly as they were.
+        Every group, gradient and state entry to be used is checked before the first parameter
+        changes, so a step that raises leaves parameters and state exactly as they were.
         """
         loss = None
         if closure is not None and not callable(closure):
