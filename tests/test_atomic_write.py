@@ -150,3 +150,26 @@ def test_a_dangling_symlink_gets_its_target_created(saver, tmp_path) -> None:
     link.symlink_to(tmp_path / "new.ckpt")
     _save(saver, 5.0, link)
     assert link.is_symlink() and _value(saver, tmp_path / "new.ckpt") == 5.0
+
+
+def test_without_flock_saves_work_and_only_hour_old_temporaries_count_as_stale(
+        saver, tmp_path, monkeypatch) -> None:
+    import errno
+    import time
+
+    from minigrad import atomic_write
+
+    def no_locks(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(atomic_write.fcntl, "flock", no_locks)
+    path = tmp_path / "model.ckpt"
+    recent = tmp_path / f".model.ckpt.{'ab' * 8}.tmp"
+    old = tmp_path / f".model.ckpt.{'cd' * 8}.tmp"
+    for file in (recent, old):
+        file.write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    _save(saver, 4.0, path)
+    assert recent.exists() and not old.exists()
+    assert _value(saver, path) == 4.0
