@@ -34,7 +34,7 @@ PathLike = str | os.PathLike
 _UNLOCKED_STALE_AFTER = 3600.0  # seconds, only where locks are unavailable
 
 
-def write_atomically(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(path: PathLike, write: Callable[[BinaryIO], object]) -> None:
     """Call `write(file)` on a fresh temporary file and put it in place of `path` once
     complete; if anything fails (or the process is interrupted) `path` is untouched."""
     target = os.path.realpath(os.fspath(path))

@@ -103,10 +103,10 @@ def save_torch(obj: Mapping[str, Any], f: PathOrFile) -> None:
     except RecursionError:
         raise ValueError("save_torch: the object is nested too deeply to store (over Python's "
                          f"recursion limit of {sys.getrecursionlimit()} levels)") from None
-    if hasattr(f, "write"):
-        f.write(data)
-    else:
+    if isinstance(f, (str, os.PathLike)):
         write_atomically(f, lambda file: file.write(data))
+    else:
+        f.write(data)
 
 
 def _read(f: PathOrFile) -> tuple[bytes, str]:

@@ -56,7 +56,8 @@ def count_problem(value: Any) -> tuple[type[Exception], str] | None:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, Real):
         return TypeError, f"must be a number, got {describe(value)}"
-    if not (math.isfinite(value) and value >= 0 and float(value).is_integer()):
+    count = float(value)
+    if not (math.isfinite(count) and count >= 0 and count.is_integer()):
         return ValueError, f"must be a whole number >= 0, got {value!r}"
     return None
 
