@@ -159,7 +159,9 @@ class Optimizer(ABC):
             with enable_grad():
                 loss = closure()
         work = self._pending_updates()
-        with no_grad():
+        # overflow gives inf/nan as in torch, never a FloatingPointError half way through
+        # (np.seterr(all="raise") set by the caller would otherwise stop mid-step)
+        with no_grad(), np.errstate(all="ignore"):
             for group, p, g in work:
                 self._update(p.data, g, self.state.setdefault(p, {}), group)
                 p._bump_version()

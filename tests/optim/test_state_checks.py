@@ -208,3 +208,22 @@ def test_step_with_bad_state_or_gradient_moves_no_parameter(breaks, error, messa
         if isinstance(opt.state[p]["momentum_buffer"], np.ndarray) and \
                 opt.state[p]["momentum_buffer"].shape == p.shape:
             np.testing.assert_array_equal(opt.state[p]["momentum_buffer"], buffers[i])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_overflow_under_numpy_raise_mode_gives_inf_as_torch_and_never_stops_mid_step(name):
+    params = [Parameter(np.ones(3, np.float32)), Parameter(np.ones(2, np.float32))]
+    opt = getattr(optim, name)(params, lr=1.0)
+    params[0].grad = minigrad.tensor(np.ones(3, np.float32))
+    params[1].grad = minigrad.tensor(np.full(2, 3e38, np.float32))  # g * g overflows
+    with np.errstate(all="raise"):
+        opt.step()
+    assert not np.array_equal(params[0].data, np.ones(3))  # the first one moved as well
+    import torch
+
+    theirs = [torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)]
+    their_opt = getattr(torch.optim, name)(theirs, lr=1.0)
+    theirs[0].grad, theirs[1].grad = torch.ones(3), torch.full((2,), 3e38)
+    their_opt.step()
+    for p, q in zip(params, theirs):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-6)
