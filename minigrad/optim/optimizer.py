@@ -3,7 +3,10 @@
 Subclasses supply `_check_group(group)` (raise on bad hyper-parameters) and
 `_update(data, g, state, group)`, which changes `data` (the parameter's array) in place.
 State dicts follow torch's layout: `{"state": {index: {...}}, "param_groups": [{..., "params":
-[index, ...]}]}`, indices counting parameters across groups in order.
+[index, ...]}]}`, indices counting parameters across groups in order. Per-parameter buffers are
+NumPy arrays of the parameter's shape and dtype (0-d ones too, updated in place), step counts
+are floats; `load_state_dict` checks all of it first (see `state_checks`), so resuming
+continues bit for bit.
 """
 
 from __future__ import annotations
