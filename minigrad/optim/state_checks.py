@@ -21,7 +21,8 @@ from minigrad.tensor import Tensor
 def describe(value: Any) -> str:
     """A short description of a bad value for messages: its repr, or its type and shape."""
     if isinstance(value, (np.ndarray, Tensor)):
-        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+        kind = "an array" if isinstance(value, np.ndarray) else "a Tensor"
+        return f"{kind} of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= 60 else f"a {type(value).__name__}"
 
@@ -34,7 +35,7 @@ def array_problem(value: Any, p: Tensor,
     state was kept as arrays hold them so); live state must be an ndarray, updated in place."""
     if isinstance(value, Tensor) and loading:
         value = value.data
-    number = isinstance(value, Real) and not isinstance(value, (bool, np.bool_, np.ndarray))
+    number = isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
     if number and p.ndim == 0 and loading:
         return None
     if not isinstance(value, np.ndarray if not loading else (np.ndarray, np.generic)):
