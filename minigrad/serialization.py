@@ -2,14 +2,15 @@
 
 The file holds one array per leaf (keys from the leaf's path, e.g. `state.0.exp_avg`) and a
 JSON record of the structure under `__structure__`; nothing is pickled, so loading a file never
-runs code. Writes are atomic: a temporary file in the same directory, fsync, `os.replace`.
+runs code. Writes are atomic (see `minigrad.atomic_write`): a temporary file in the same
+directory, fsync, `os.replace`; symlinks are written through and permissions kept.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import sys
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.atomic_write import write_atomically
 from minigrad.tensor import Tensor
 
 PathLike = str | os.PathLike
@@ -24,6 +26,7 @@ _STRUCTURE = "__structure__"
 _FORMAT = "minigrad.save"
 _VERSION = 1
 _PLAIN = (type(None), bool, int, float, str)
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def save(obj: Any, path: PathLike) -> None:
@@ -31,14 +34,21 @@ def save(obj: Any, path: PathLike) -> None:
     strings, bools, None) to `path` as `.npz`, replacing any old file only once complete.
 
     Raises:
-        TypeError: a value or dict key of another type (its place in `obj` is named).
-        ValueError: an object (dtype=object) array, which cannot be stored without pickle.
+        TypeError: a value or dict key of another type (its place in `obj` is named), or a
+            path that is not a str or os.PathLike.
+        ValueError: an object (dtype=object) array, which cannot be stored without pickle; a
+            container that contains itself; nesting deeper than Python's recursion limit.
     """
+    _check_path("save", path)
     arrays: dict[str, np.ndarray] = {}
-    root = _encode(obj, "", arrays)
+    try:
+        root = _encode(obj, "", arrays, set())
+    except RecursionError:
+        raise ValueError("save: the object is nested too deeply to store (over Python's "
+                         f"recursion limit of {sys.getrecursionlimit()} levels)") from None
     record = json.dumps({"format": _FORMAT, "version": _VERSION, "root": root})
     arrays[_STRUCTURE] = np.frombuffer(record.encode("utf-8"), dtype=np.uint8)
-    _write_atomically(os.fspath(path), arrays)
+    write_atomically(path, lambda file: _write_npz(file, arrays))
 
 
 def load(path: PathLike) -> Any:
@@ -50,8 +60,15 @@ def load(path: PathLike) -> Any:
         ValueError: the file is truncated, corrupt, not written by `save`, or holds an object
             array (the message names the path).
     """
+    _check_path("load", path)
     path = os.fspath(path)
     with open(path, "rb") as file:
+        start = file.read(len(_ZIP_MAGIC))
+        if start != _ZIP_MAGIC:
+            raise ValueError(f"load: {path} is not a readable minigrad file: it starts with "
+                             f"{start!r}, not with the {_ZIP_MAGIC!r} of the .npz archive "
+                             "minigrad.save writes (another kind of file, or cut short?)")
+        file.seek(0)
         try:
             arrays = _read_arrays(file)
             record = json.loads(bytes(arrays.pop(_STRUCTURE)).decode("utf-8"))
@@ -67,8 +84,15 @@ def load(path: PathLike) -> Any:
                              f"(truncated or corrupt?): {error}") from error
 
 
-def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray]) -> Any:
-    """The JSON node for `obj`; its arrays go into `arrays` under fresh keys."""
+def _check_path(function: str, path: Any) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{function}: path must be a str or os.PathLike, "
+                        f"got {type(path).__name__} {path!r}"[:200])
+
+
+def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray], open_ids: set[int]) -> Any:
+    """The JSON node for `obj`; its arrays go into `arrays` under fresh keys. `open_ids` are
+    the containers being encoded around `obj` (one met again contains itself)."""
     if isinstance(obj, Tensor):
         obj = obj.data
     if isinstance(obj, (np.ndarray, np.generic)):
@@ -77,15 +101,27 @@ def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray]) -> Any:
         if isinstance(obj, int) and not isinstance(obj, bool):
             return {"int": str(obj)}  # exact for any size, kept apart from floats
         return {"value": obj}
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in open_ids:
+            raise ValueError(f"save: '{_place(where)}' contains itself (a reference cycle), "
+                             "which cannot be stored")
+        open_ids.add(id(obj))
+        node = _encode_container(obj, where, arrays, open_ids)
+        open_ids.discard(id(obj))
+        return node
+    hint = "; save its state_dict()" if callable(getattr(obj, "state_dict", None)) else ""
+    raise TypeError(f"save: cannot store {type(obj).__name__} at '{_place(where)}'; "
+                    f"use dicts, lists, tuples, arrays, Tensors, numbers, strings or None{hint}")
+
+
+def _encode_container(obj: dict | list | tuple, where: str, arrays: dict[str, np.ndarray],
+                      open_ids: set[int]) -> dict[str, Any]:
     if isinstance(obj, dict):
         kind = "ordered_dict" if isinstance(obj, OrderedDict) else "dict"
-        return {kind: [[_check_key(k, where), _encode(v, f"{where}.{k}", arrays)]
+        return {kind: [[_check_key(k, where), _encode(v, f"{where}.{k}", arrays, open_ids)]
                        for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        kind = "list" if isinstance(obj, list) else "tuple"
-        return {kind: [_encode(v, f"{where}.{i}", arrays) for i, v in enumerate(obj)]}
-    raise TypeError(f"save: cannot store {type(obj).__name__} at '{_place(where)}'; "
-                    "use dicts, lists, tuples, arrays, Tensors, numbers, strings or None")
+    kind = "list" if isinstance(obj, list) else "tuple"
+    return {kind: [_encode(v, f"{where}.{i}", arrays, open_ids) for i, v in enumerate(obj)]}
 
 
 def _encode_array(array: np.ndarray | np.generic, where: str,
@@ -112,30 +148,6 @@ def _check_key(key: Any, where: str) -> str | int:
     return key if isinstance(key, str) else int(key)
 
 
-def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                    suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            _write_npz(file, arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        _give_default_mode(temp)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-    _fsync_directory(directory)
-
-
-def _give_default_mode(path: str) -> None:
-    """mkstemp makes the file private (0600); give it the mode a plain open() would."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _write_npz(file: Any, arrays: dict[str, np.ndarray]) -> None:
     """The layout `np.savez` writes, without its keyword arguments clashing with our keys."""
     with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -144,27 +156,23 @@ def _write_npz(file: Any, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
 def _read_arrays(file: Any) -> dict[str, np.ndarray]:
     """Every array of the archive, read (and CRC-checked) now rather than lazily."""
     archive = np.load(file, allow_pickle=False)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError("a single .npy array, not an .npz archive")
     with archive:
-        return {name: archive[name] for name in archive.files}
+        arrays = {}
+        for name in archive.files:
+            try:
+                arrays[name] = archive[name]
+            except ValueError as error:
+                if "allow_pickle" not in str(error):
+                    raise
+                # NumPy's message suggests allow_pickle; minigrad never unpickles a file
+                raise ValueError(f"'{name}' is an object (pickled) array, which minigrad "
+                                 "never loads: unpickling can run code") from None
+        return arrays
 
 
 def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:

@@ -189,3 +189,47 @@ def test_save_replaces_an_existing_file(tmp_path) -> None:
     result = load(str(path))
     assert isinstance(result, list) and result[1] == 5
     np.testing.assert_array_equal(result[0], np.ones(2))
+
+
+def test_load_of_a_text_file_says_what_is_wrong_without_suggesting_pickle(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("epoch 3, loss 0.21\n")
+    with pytest.raises(ValueError, match=rf"^load: {path} is not a readable minigrad file: it "
+                                         r"starts with b'epoc'") as info:
+        load(path)
+    assert "pickle" not in str(info.value)
+
+
+def test_load_of_a_pickled_array_says_it_is_never_unpickled(tmp_path) -> None:
+    path = tmp_path / "c.npz"
+    save({"x": np.ones(2)}, path)
+    with np.load(path) as archive:
+        structure = archive["__structure__"]
+    np.savez(path, x=np.array([{"payload": 1}], dtype=object), __structure__=structure)
+    with pytest.raises(ValueError, match=r"'x' is an object \(pickled\) array, which minigrad "
+                                         r"never loads") as info:
+        load(path)
+    assert "allow_pickle" not in str(info.value)
+
+
+def test_a_container_that_contains_itself_is_a_clear_value_error(tmp_path) -> None:
+    loop: dict = {"epoch": 3}
+    loop["history"] = [1, loop]
+    with pytest.raises(ValueError, match=r"^save: 'history.1' contains itself"):
+        save(loop, tmp_path / "c.npz")
+    chain: list = []
+    for _ in range(5000):
+        chain = [chain]
+    with pytest.raises(ValueError, match=r"^save: the object is nested too deeply"):
+        save(chain, tmp_path / "c.npz")
+    assert not (tmp_path / "c.npz").exists()
+    shared = np.ones(2)
+    save({"a": [shared], "b": [shared]}, tmp_path / "c.npz")  # shared, not cyclic: fine
+    assert set(load(tmp_path / "c.npz")) == {"a", "b"}
+
+
+@pytest.mark.parametrize("function", [lambda p: save({}, p), load], ids=["save", "load"])
+def test_a_path_that_is_not_a_path_is_a_type_error(function) -> None:
+    with pytest.raises(TypeError, match=r"^(save|load): path must be a str or os.PathLike, "
+                                        r"got NoneType"):
+        function(None)

@@ -521,3 +521,131 @@ def test_minigrad_mobilenet_exports_to_torch_with_equal_outputs(tmp_path):
     with minigrad.no_grad():
         out = model(minigrad.tensor(x)).numpy()
     np.testing.assert_allclose(out, expected, atol=1e-5, rtol=1e-5)
+
+
+def _peak_bytes(action) -> int:
+    """The peak of Python allocations while `action()` runs (NumPy's buffers count too)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        action()
+    except ValueError:
+        pass
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def _with_declared_size(data: bytes, name: str, size: int) -> bytes:
+    """The zip `data` with entry `name`'s uncompressed size rewritten to `size` in both its
+    local header and the central directory (the CRC is left as it was)."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    entry = archive.getinfo(name)
+    out = bytearray(data)
+    struct.pack_into("<I", out, entry.header_offset + 22, size)
+    central = out.index(b"PK\x01\x02")
+    while True:  # find the central directory record of `name`
+        name_len = struct.unpack_from("<H", out, central + 28)[0]
+        if bytes(out[central + 46:central + 46 + name_len]) == name.encode():
+            break
+        central = out.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", out, central + 24, size)
+    return bytes(out)
+
+
+def _deflated(data: bytes, replace: dict[str, bytes]) -> bytes:
+    """`rewrite_zip` with every record deflated."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for name in old.namelist():
+            new.writestr(name, replace.get(name.split("/", 1)[1], old.read(name)))
+    return out.getvalue()
+
+
+BOMB = 96 * 2**20  # inflated size of the bomb, 96 MiB of zeros (about 100 KB deflated)
+
+
+def test_a_storage_that_inflates_past_its_declared_size_is_refused_before_it_is_inflated():
+    data = torch_bytes(OrderedDict(w=torch.ones(4)))  # storage data/0 needs 16 bytes
+    bomb = _with_declared_size(_deflated(data, {"data/0": bytes(BOMB)}), "archive/data/0", 16)
+    assert len(bomb) < 200_000
+    with pytest.raises(ValueError, match="load_torch: .*record 'archive/data/0' is damaged"):
+        load_bytes(bomb)
+    assert _peak_bytes(lambda: load_bytes(bomb)) < 8 * 2**20
+
+
+def test_a_deflated_checkpoint_within_its_declared_sizes_still_loads():
+    state = OrderedDict(w=torch.randn(300, 70), b=torch.arange(5))
+    loaded = load_bytes(_deflated(torch_bytes(state), {}))
+    np.testing.assert_array_equal(loaded["w"], state["w"].numpy())
+    np.testing.assert_array_equal(loaded["b"], state["b"].numpy())
+
+
+def test_a_pickle_over_the_cap_is_refused_and_the_cap_can_be_raised(tmp_path):
+    state = {"w": torch.ones(2), "notes": "x" * (3 * 2**20)}  # a 3 MiB data.pkl
+    path = tmp_path / "big.pth"
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=r"load_torch: .*data.pkl' declares \d+ bytes, over the "
+                                         r"limit max_pickle_bytes=2097152"):
+        load_torch(path, max_pickle_bytes=2 * 2**20)
+    assert load_torch(path, max_pickle_bytes=4 * 2**20)["notes"] == state["notes"]
+    assert load_torch(path)["notes"] == state["notes"]  # 64 MiB by default
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match=r"load_torch: .*the main pickle has \d+ bytes, over "
+                                         r"the limit max_pickle_bytes=2097152"):
+        load_torch(path, max_pickle_bytes=2 * 2**20)
+    with pytest.raises(ValueError, match="load_torch: max_pickle_bytes must be a positive int, "
+                                         "got 0"):
+        load_torch(path, max_pickle_bytes=0)
+
+
+def test_a_pickle_declared_over_the_default_cap_is_refused_before_it_is_inflated():
+    data = torch_bytes(OrderedDict(w=torch.ones(4)))
+    # 65 MiB of deflated zeros declared as data.pkl: refused by its declared size alone
+    bomb = _deflated(data, {"data.pkl": bytes(65 * 2**20)})
+    with pytest.raises(ValueError, match=r"data.pkl' declares 68157440 bytes, over the limit "
+                                         r"max_pickle_bytes=67108864"):
+        load_bytes(bomb)
+    assert _peak_bytes(lambda: load_bytes(bomb)) < 8 * 2**20
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_expanded_tensor_over_a_huge_shape_is_a_read_only_view_never_materialised(fmt):
+    column = torch.arange(3, dtype=torch.float32).reshape(3, 1)
+    huge = column.expand(3, 2**28)  # 3 GiB if materialised; the file holds 12 bytes
+    data = torch_bytes({"huge": huge, "ones": torch.ones(1).expand(2**20, 2**10)}, fmt)
+    assert len(data) < 5_000
+    loaded = {}
+    peak = _peak_bytes(lambda: loaded.update(load_bytes(data)))
+    assert peak < 4 * 2**20
+    assert loaded["huge"].shape == (3, 2**28) and loaded["huge"].dtype == np.float32
+    assert not loaded["huge"].flags.writeable
+    np.testing.assert_array_equal(loaded["huge"][:, [0, 12345, 2**28 - 1]],
+                                  np.repeat(np.arange(3.0, dtype=np.float32)[:, None], 3, 1))
+    assert loaded["ones"].shape == (2**20, 2**10) and loaded["ones"][-1, -1] == 1.0
+
+
+def test_overlapping_strides_come_back_as_a_view_with_torchs_values():
+    base = torch.arange(10, dtype=torch.float64)
+    windows = base.as_strided((6, 5), (1, 1))  # sliding windows revisit elements
+    loaded = load_bytes(torch_bytes({"w": windows}))["w"]
+    np.testing.assert_array_equal(loaded, windows.numpy())
+    assert not loaded.flags.writeable
+    plain = load_bytes(torch_bytes({"w": base[::2]}))["w"]
+    assert plain.flags.writeable and plain.flags.c_contiguous  # the rest stays a fresh copy
+
+
+def test_load_torch_takes_torchs_map_location_and_weights_only_for_the_cpu(tmp_path):
+    path = tmp_path / "w.pth"
+    torch.save({"w": torch.arange(3.0)}, path)
+    for location in (None, "cpu", torch.device("cpu")):
+        np.testing.assert_array_equal(load_torch(path, location, weights_only=True)["w"],
+                                      np.arange(3.0, dtype=np.float32))
+    with pytest.raises(ValueError, match="load_torch: map_location must be None or 'cpu'.*"
+                                         "got 'cuda'"):
+        load_torch(path, map_location="cuda")
+    with pytest.raises(ValueError, match="load_torch: weights_only must be True, got False"):
+        load_torch(path, weights_only=False)

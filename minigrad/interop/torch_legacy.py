@@ -33,11 +33,16 @@ MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 
 
-def read_legacy_checkpoint(data: bytes) -> Any:
-    """The object pickled in the legacy checkpoint `data`, tensors as NumPy arrays."""
+def read_legacy_checkpoint(data: bytes, max_pickle_bytes: int) -> Any:
+    """The object pickled in the legacy checkpoint `data`, tensors as NumPy arrays; a main
+    pickle longer than `max_pickle_bytes` is refused before it is unpickled."""
     stream = io.BytesIO(data)
     _check_header(stream)
     main = _main_pickle(stream)
+    if len(main) > max_pickle_bytes:
+        raise CheckpointFormatError(f"the main pickle has {len(main)} bytes, over the limit "
+                                    f"max_pickle_bytes={max_pickle_bytes}; pass a larger "
+                                    f"max_pickle_bytes= if you trust the file")
     survey = _StorageSurvey(main)
     survey.load_checked("the main pickle")
     keys = CheckpointUnpickler(stream).load_checked("the storage key list")

@@ -3,11 +3,15 @@
 A torch tensor is a view `(storage, offset, size, stride)` into a flat typed storage; a
 checkpoint stores each storage once as raw bytes and each tensor as that view. Strides and
 offsets count elements, not bytes. Every array built here is a fresh C-contiguous copy in
-native byte order, so nothing returned aliases the file's bytes or another tensor.
+native byte order, so nothing returned aliases the file's bytes or another tensor; except a
+view whose elements overlap (stride 0, as `expand` makes, or strides that revisit elements):
+it is returned as a read-only view of a copy of the elements it reaches, so a few stored bytes
+declared over a huge shape never become a huge allocation.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -90,11 +94,22 @@ def tensor_from_storage(storage: Storage, offset: int, size: tuple[int, ...],
     _check_view(storage.numel, offset, size, stride)
     if 0 in size:
         return np.empty(size, dtype=storage.kind.result)
+    reached = 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    if math.prod(size) > reached:
+        return _overlapping_view(storage, offset, reached, size, stride)
     itemsize = storage.raw.itemsize
     view = np.lib.stride_tricks.as_strided(
         storage.raw[offset:], shape=size, strides=tuple(s * itemsize for s in stride),
         writeable=False)
     return _to_result(view, storage.kind)
+
+
+def _overlapping_view(storage: Storage, offset: int, reached: int, size: tuple[int, ...],
+                      stride: tuple[int, ...]) -> np.ndarray:
+    """A read-only view over a converted copy of the `reached` elements the tensor uses."""
+    base = _to_result(storage.raw[offset:offset + reached], storage.kind)  # 1-D, C-contiguous
+    return np.lib.stride_tricks.as_strided(
+        base, shape=size, strides=tuple(s * base.itemsize for s in stride), writeable=False)
 
 
 def _to_result(view: np.ndarray, kind: StorageKind) -> np.ndarray:

@@ -68,6 +68,10 @@ def _apply_metadata(array: np.ndarray, metadata: Any) -> np.ndarray:
         return array
     if not isinstance(metadata, dict) or not set(metadata) <= {"conj", "neg"}:
         raise CheckpointFormatError(f"unknown tensor metadata {metadata!r}")
+    if not array.flags.writeable and (metadata.get("conj") or metadata.get("neg")):
+        # flipping an overlapping (expanded) view in place would materialise it
+        raise CheckpointFormatError(f"an expanded tensor of shape {array.shape} with lazy "
+                                    f"conj/neg metadata is not supported")
     # in place: `array` is a fresh copy, and a 0-d array must not become a scalar
     if metadata.get("conj"):
         np.conjugate(array, out=array)

@@ -66,9 +66,10 @@ class _PickleWriter:
             self.emit_str("latin1")
             write(b"\x86R")  # TUPLE2, REDUCE
         else:
+            hint = "; save its state_dict()" if callable(getattr(obj, "state_dict", None)) else ""
             raise TypeError(f"save_torch: {where} is a {type(obj).__name__}; a checkpoint holds "
                             f"arrays, Tensors, numbers, strings, bytes, None and "
-                            f"dicts/lists/tuples of them")
+                            f"dicts/lists/tuples of them{hint}")
 
     def emit_str(self, text: str) -> None:
         data = text.encode("utf-8", "surrogatepass")

@@ -20,8 +20,9 @@ from minigrad.interop.torch_unpickler import CheckpointUnpickler, StorageRecord
 _PICKLE_RECORD = re.compile(r"[^/]+/data\.pkl")
 
 
-def read_zip_checkpoint(data: bytes) -> Any:
-    """The object pickled in the zip checkpoint `data`, tensors as NumPy arrays."""
+def read_zip_checkpoint(data: bytes, max_pickle_bytes: int) -> Any:
+    """The object pickled in the zip checkpoint `data`, tensors as NumPy arrays; a `data.pkl`
+    declared larger than `max_pickle_bytes` is refused before it is read."""
     archive = _open(data)
     prefix = _prefix(archive)
     byteorder = _byteorder(archive, prefix)
@@ -35,6 +36,11 @@ def read_zip_checkpoint(data: bytes) -> Any:
         return storage_from_bytes(record.kind, data, record.numel, byteorder)
 
     pickle_name = prefix + "data.pkl"
+    size = _info(archive, pickle_name).file_size
+    if size > max_pickle_bytes:
+        raise CheckpointFormatError(f"record {pickle_name!r} declares {size} bytes, over the "
+                                    f"limit max_pickle_bytes={max_pickle_bytes}; pass a larger "
+                                    f"max_pickle_bytes= if you trust the file")
     unpickler = CheckpointUnpickler(read_record(archive, pickle_name), load_storage)
     return unpickler.load_checked(pickle_name)
 
@@ -65,17 +71,52 @@ def _byteorder(archive: zipfile.ZipFile, prefix: str) -> str:
     return mark.decode()
 
 
-def read_record(archive: zipfile.ZipFile, name: str, size: int | None = None) -> bytes:
-    """The bytes of one record (of `size` bytes, if given); missing or damaged is an error."""
+def _info(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
     try:
-        info = archive.getinfo(name)
+        return archive.getinfo(name)
     except KeyError:
         raise CheckpointFormatError(f"record {name!r} is missing") from None
+
+
+def read_record(archive: zipfile.ZipFile, name: str, size: int | None = None) -> bytes:
+    """The bytes of one record (of `size` bytes, if given); missing or damaged is an error.
+
+    A compressed record is inflated in bounded steps and never past the size its zip entry
+    declares (`ZipFile.read` would inflate a whole deflate bomb in one call before cutting it
+    to that size); one whose data does not match that size or its CRC is refused."""
+    info = _info(archive, name)
     if size is not None and info.file_size != size:
         raise CheckpointFormatError(f"record {name!r} has {info.file_size} bytes where its "
                                     f"storage needs {size}")
     try:
-        return archive.read(info)
+        with archive.open(info) as stream:
+            data = _read_bounded(stream, info.file_size)
+    except CheckpointFormatError:
+        raise
     except Exception as exc:  # bad CRC, truncated data, unsupported compression
         raise CheckpointFormatError(f"record {name!r} is damaged "
                                     f"({type(exc).__name__}: {exc})") from exc
+    if len(data) != info.file_size:
+        raise CheckpointFormatError(f"record {name!r} holds {len(data)} bytes where its zip "
+                                    f"entry declares {info.file_size} (truncated?)")
+    return data
+
+
+_CHUNK = 1 << 20
+
+
+def _read_bounded(stream: Any, declared: int) -> bytes:
+    """At most `declared` bytes, in steps of at most 1 MiB, then one more read that must find
+    the end (zipfile stops at the declared size and checks the CRC there)."""
+    parts = []
+    left = declared
+    while left > 0:
+        part = stream.read(min(left, _CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    if stream.read(1):
+        raise CheckpointFormatError(f"inflates past the {declared} bytes its zip entry "
+                                    f"declares")
+    return b"".join(parts)

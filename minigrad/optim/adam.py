@@ -41,6 +41,11 @@ class Adam(Optimizer):
         maximize: ascend the objective instead.
     """
 
+    _state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _state_counts = ("step",)
+    _state_required = ("step", "exp_avg", "exp_avg_sq")
+    _optional_options = {"maximize": False, "decoupled_weight_decay": False}
+
     def __init__(self, params: ParamsLike, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False,
@@ -58,6 +63,7 @@ class Adam(Optimizer):
         group["betas"] = tuple(betas)
         for i, beta in enumerate(betas):
             self._check_number({f"betas[{i}]": beta}, f"betas[{i}]", high=1.0, high_open=True)
+        self._check_flags(group, "amsgrad", "maximize", "decoupled_weight_decay")
 
     def _update(self, data: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

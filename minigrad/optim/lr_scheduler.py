@@ -7,13 +7,15 @@ made to `lr` from outside carries on; `_closed_form_lr()` gives the value from `
 
 from __future__ import annotations
 
+import copy
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
 
 from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.state_checks import describe
 
 
 def _check_number(owner: str, name: str, value: Any, low: float = 0.0,
@@ -95,7 +97,61 @@ class LRScheduler:
         return {k: v for k, v in vars(self).items() if k not in ("optimizer", "_is_initial")}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
+        """Restore what `state_dict()` returned; checked first (keys, kinds of values), so a
+        bad state dict raises and changes nothing."""
+        self.__dict__.update(self._checked_state(state_dict))
+
+    def _checked_state(self, state_dict: Any) -> dict[str, Any]:
+        """A private copy of `state_dict` once it has this schedule's keys, each holding a value
+        of the kind it holds now (numbers, strings, lists of them, ...)."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{name}: expected a dict returned by state_dict(), "
+                            f"got {describe(state_dict)}")
+        current = self.state_dict()
+        for key in current:
+            if key not in state_dict:
+                raise ValueError(f"{name}: the state dict lacks the key {key!r}")
+        for key, value in state_dict.items():
+            if key not in current:
+                raise ValueError(f"{name}: unexpected key {key!r} in the state dict")
+            if key != "_schedulers" and not _same_kind(current[key], value):
+                raise TypeError(f"{name}: {key!r} must be like {current[key]!r}, "
+                                f"got {describe(value)}")
+        epoch = state_dict["last_epoch"]
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < -1:
+            raise ValueError(f"{name}: 'last_epoch' must be an int >= -1, got {epoch!r}")
+        if "base_lrs" in current and len(state_dict["base_lrs"]) != len(current["base_lrs"]):
+            raise ValueError(f"{name}: 'base_lrs' has {len(state_dict['base_lrs'])} values, "
+                             f"the optimizer has {len(current['base_lrs'])} param groups")
+        return copy.deepcopy({k: v for k, v in state_dict.items() if k != "_schedulers"})
+
+
+def _same_kind(now: Any, new: Any) -> bool:
+    """`new` can stand where `now` is: numbers for numbers, lists for lists (element by element
+    like the first), dicts with the same keys, ..."""
+    if isinstance(now, bool) or now is None or isinstance(now, str):
+        return type(new) is type(now) or (now is None and new is None)
+    if isinstance(now, Real):
+        return isinstance(new, Real) and not isinstance(new, bool)
+    if isinstance(now, (list, tuple)):
+        return isinstance(new, (list, tuple)) and (
+            not now or all(_same_kind(now[0], item) for item in new))
+    if isinstance(now, Mapping):
+        return isinstance(new, Mapping) and set(new) == set(now) and all(
+            _same_kind(now[k], new[k]) for k in now)
+    return True
+
+
+def _int_list(owner: str, name: str, values: Any) -> list[int]:
+    """`values` as a list of ints, or a TypeError naming `owner`, `name` and the value."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise TypeError(f"{owner}: {name} must be a list of ints, got {describe(values)}")
+    values = list(values)
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{owner}: {name} must be a list of ints, got {values!r}")
+    return values
 
 
 class StepLR(LRScheduler):
@@ -138,7 +194,7 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        milestones = list(milestones)
+        milestones = _int_list("MultiStepLR", "milestones", milestones)
         if milestones != sorted(milestones):
             raise ValueError(f"MultiStepLR: milestones must be increasing, got {milestones}")
         _check_number("MultiStepLR", "gamma", gamma)
@@ -171,6 +227,8 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+        _check_number("LinearLR", "start_factor", start_factor)
+        _check_number("LinearLR", "end_factor", end_factor)
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not 0 <= end_factor <= 1:
@@ -278,10 +336,15 @@ class SequentialLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        own = self._checked_state(state_dict)
         nested = state_dict["_schedulers"]
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
-        for scheduler, state in zip(self._schedulers, nested):
-            scheduler.load_state_dict(state)
+        if not isinstance(nested, (list, tuple)) or len(nested) != len(self._schedulers):
+            raise ValueError(f"SequentialLR.load_state_dict: '_schedulers' must hold "
+                             f"{len(self._schedulers)} state dicts, got {describe(nested)}")
+        checked = [s._checked_state(state) for s, state in zip(self._schedulers, nested)]
+        self.__dict__.update(own)
+        for scheduler, state in zip(self._schedulers, checked):
+            scheduler.__dict__.update(state)
 
 
 def _undo_initial_step(scheduler: LRScheduler) -> None:
@@ -296,6 +359,13 @@ def _undo_initial_step(scheduler: LRScheduler) -> None:
 
 def _check_sequence(optimizer: Optimizer, schedulers: Sequence[LRScheduler],
                     milestones: Sequence[int]) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"SequentialLR: expected an Optimizer, got {describe(optimizer)}")
+    if not isinstance(schedulers, (list, tuple)) or not all(
+            isinstance(s, LRScheduler) for s in schedulers):
+        raise TypeError(f"SequentialLR: schedulers must be a list of LR schedulers, "
+                        f"got {describe(schedulers)}")
+    _int_list("SequentialLR", "milestones", milestones)
     if len(schedulers) < 1:
         raise ValueError("SequentialLR: expected at least one scheduler, got none")
     for i, scheduler in enumerate(schedulers):
@@ -340,6 +410,7 @@ class OneCycleLR(LRScheduler):
             raise TypeError(f"OneCycleLR: expected an Optimizer, got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
+        _check_number("OneCycleLR", "pct_start", pct_start)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):

@@ -31,6 +31,10 @@ class RMSprop(Optimizer):
         maximize: ascend the objective instead.
     """
 
+    _state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
+    _state_counts = ("step",)
+    _state_required = ("step", "square_avg")
+
     def __init__(self, params: ParamsLike, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, maximize: bool = False) -> None:
@@ -41,6 +45,7 @@ class RMSprop(Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         for key in ("lr", "alpha", "eps", "weight_decay", "momentum"):
             self._check_number(group, key)
+        self._check_flags(group, "centered", "maximize")
 
     def _update(self, data: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

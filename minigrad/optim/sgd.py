@@ -27,6 +27,8 @@ class SGD(Optimizer):
         maximize: ascend the objective instead.
     """
 
+    _state_arrays = ("momentum_buffer",)
+
     def __init__(self, params: ParamsLike, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  maximize: bool = False) -> None:
@@ -38,6 +40,7 @@ class SGD(Optimizer):
         for key in ("lr", "momentum", "weight_decay"):
             self._check_number(group, key)
         self._check_number(group, "dampening", low=-np.inf)
+        self._check_flags(group, "nesterov", "maximize")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"SGD: nesterov=True requires momentum > 0 and dampening 0, got "
                              f"momentum {group['momentum']}, dampening {group['dampening']}")

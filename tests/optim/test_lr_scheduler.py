@@ -3,6 +3,8 @@ every one of ~30 steps, per group, and state-dict round trips."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -168,3 +170,69 @@ def test_scheduler_arguments_are_checked() -> None:
                                            lr_scheduler.StepLR(mg_opt, 3)], milestones=[2, 3])
     with pytest.raises(TypeError, match="CosineAnnealingLR: expected an Optimizer"):
         lr_scheduler.CosineAnnealingLR(object(), T_max=3)
+
+
+def _stepped(make):
+    mg_opt, _ = _optimizers(momentum=0.9)
+    sched = make(lr_scheduler, mg_opt)
+    for _ in range(3):
+        mg_opt.step()
+        sched.step()
+    return mg_opt, sched
+
+
+def _sequential(m, o):
+    return m.SequentialLR(o, [m.LinearLR(o, total_iters=4), m.StepLR(o, 3)], milestones=[4])
+
+
+BAD_STATES = [
+    # (schedule, change to its state dict, error, message)
+    (SCHEDULES["StepLR"], lambda sd: None, TypeError,
+     r"StepLR.load_state_dict: expected a dict returned by state_dict\(\), got None"),
+    (SCHEDULES["StepLR"], lambda sd: {k: v for k, v in sd.items() if k != "last_epoch"},
+     ValueError, r"StepLR.load_state_dict: the state dict lacks the key 'last_epoch'"),
+    (SCHEDULES["StepLR"], lambda sd: {**sd, "epoch": 3}, ValueError,
+     r"StepLR.load_state_dict: unexpected key 'epoch'"),
+    (SCHEDULES["StepLR"], lambda sd: {**sd, "gamma": "0.5"}, TypeError,
+     r"StepLR.load_state_dict: 'gamma' must be like 0.5, got '0.5'"),
+    (SCHEDULES["MultiStepLR"], lambda sd: {**sd, "milestones": [3, None]}, TypeError,
+     r"MultiStepLR.load_state_dict: 'milestones' must be like \[3, 7, 7, 20\]"),
+    (SCHEDULES["CosineAnnealingLR"], lambda sd: {**sd, "last_epoch": 2.5}, ValueError,
+     r"CosineAnnealingLR.load_state_dict: 'last_epoch' must be an int >= -1, got 2.5"),
+    (SCHEDULES["LinearLR"], lambda sd: {**sd, "base_lrs": [0.1]}, ValueError,
+     r"LinearLR.load_state_dict: 'base_lrs' has 1 values, the optimizer has 2 param groups"),
+    (_sequential, lambda sd: {**sd, "_schedulers": sd["_schedulers"][:1]}, ValueError,
+     r"SequentialLR.load_state_dict: '_schedulers' must hold 2 state dicts"),
+    (_sequential, lambda sd: {**sd, "_schedulers": [sd["_schedulers"][0], None]}, TypeError,
+     r"StepLR.load_state_dict: expected a dict returned by state_dict\(\), got None"),
+]
+
+
+@pytest.mark.parametrize("make,change,error,message", BAD_STATES,
+                         ids=[c[3][:45] for c in BAD_STATES])
+def test_bad_scheduler_state_dict_is_refused_and_changes_nothing(make, change, error,
+                                                                 message) -> None:
+    opt, sched = _stepped(make)
+    before = copy.deepcopy(sched.state_dict())
+    lrs = [g["lr"] for g in opt.param_groups]
+    with pytest.raises(error, match=message):
+        sched.load_state_dict(change(copy.deepcopy(before)))
+    assert sched.state_dict() == before
+    assert [g["lr"] for g in opt.param_groups] == lrs
+
+
+def test_scheduler_constructors_name_a_bad_argument() -> None:
+    mg_opt, _ = _optimizers()
+    with pytest.raises(TypeError, match="MultiStepLR: milestones must be a list of ints, "
+                                        "got None"):
+        lr_scheduler.MultiStepLR(mg_opt, None)
+    with pytest.raises(TypeError, match=r"MultiStepLR: milestones must be a list of ints, "
+                                        r"got \[2, 3.5\]"):
+        lr_scheduler.MultiStepLR(mg_opt, [2, 3.5])
+    with pytest.raises(TypeError, match="LinearLR: start_factor must be a number, got None"):
+        lr_scheduler.LinearLR(mg_opt, start_factor=None)
+    with pytest.raises(TypeError, match="SequentialLR: schedulers must be a list of LR "
+                                        "schedulers, got None"):
+        lr_scheduler.SequentialLR(mg_opt, None, milestones=[])
+    with pytest.raises(TypeError, match="OneCycleLR: pct_start must be a number, got '0.3'"):
+        lr_scheduler.OneCycleLR(mg_opt, max_lr=0.1, total_steps=5, pct_start="0.3")

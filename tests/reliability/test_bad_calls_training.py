@@ -1,6 +1,7 @@
-"""Bad calls to layers, `load_state_dict`, optimizers, LR schedulers, data loading, model
-builders, `summary`, `gradcheck` and checkpoint files: each raises the right exception type,
-names the function and the bad value, and changes no parameter, buffer or optimizer state."""
+"""Bad calls to layers, `load_state_dict`, optimizers (and their state dicts and steps), LR
+schedulers (and their state dicts), data loading, model builders, `summary`, `gradcheck` and
+checkpoint files: each raises the right exception type, names the function and the bad value,
+and changes no parameter, buffer or optimizer state."""
 
 from __future__ import annotations
 
@@ -294,7 +295,224 @@ FILES = [
         ValueError, "load_torch", "not a torch checkpoint"),
 ]
 
-ROWS = LAYERS + LOAD_STATE_DICT + OPTIMIZERS + SCHEDULERS + DATA + MODELS + TOOLS + FILES
+
+
+def _opt_state(world, change) -> dict:
+    """The world optimizer's state dict (a momentum buffer for each of its six parameters), changed."""
+    sd = world.opt.state_dict()
+    change(sd)
+    return sd
+
+
+def _load_opt(change):
+    return lambda wd: wd.opt.load_state_dict(_opt_state(wd, change))
+
+
+def _side_optimizer(name: str = "SGD", **kwargs) -> optim.Optimizer:
+    """An optimizer of its own (schedulers change their optimizer's groups when built)."""
+    params = [nn.Parameter(np.ones((2, 2), np.float32)), nn.Parameter(np.ones((), np.float32))]
+    return getattr(optim, name)(params, lr=0.1, **kwargs)
+
+
+def _side_load(name: str, state: dict, **kwargs) -> None:
+    opt = _side_optimizer(name, **kwargs)
+    sd = opt.state_dict()
+    sd["state"] = state
+    opt.load_state_dict(sd)
+
+
+def _step_with_state(world, key, value) -> None:
+    """Step with a broken momentum buffer on the last parameter: no parameter may move."""
+    state = world.opt.state[world.model[5].bias]
+    good = state[key]
+    state[key] = value
+    try:
+        world.opt.step()
+    finally:
+        state[key] = good
+
+
+def _scheduler_load(make, change):
+    def call(world):
+        sched = make(_side_optimizer())
+        sched.load_state_dict(change(sched.state_dict()))
+    return call
+
+
+OPTIMIZER_STATE = [
+    Bad("SGD-params-None", lambda wd: optim.SGD(None, lr=0.1),
+        TypeError, "SGD", "None"),
+    Bad("SGD-a-module-as-params", lambda wd: optim.SGD(wd.model, lr=0.1),
+        TypeError, "SGD", "Sequential module; pass its .parameters()"),
+    Bad("Adam-params-int", lambda wd: optim.Adam(5),
+        TypeError, "Adam", "5"),
+    Bad("SGD.add_param_group-None", lambda wd: wd.opt.add_param_group(None),
+        TypeError, "SGD", "NoneType"),
+    Bad("SGD-nesterov-string", lambda wd: optim.SGD(_params(wd), lr=0.1, momentum=0.9,
+                                                    nesterov="yes"),
+        TypeError, "SGD", "'yes'"),
+    Bad("SGD.load_state_dict-None", lambda wd: wd.opt.load_state_dict(None),
+        TypeError, "SGD.load_state_dict", "None"),
+    Bad("SGD.load_state_dict-group-lacks-momentum",
+        _load_opt(lambda sd: sd["param_groups"][0].pop("momentum")),
+        ValueError, "SGD.load_state_dict", "lacks the key 'momentum'"),
+    Bad("SGD.load_state_dict-group-lacks-params",
+        _load_opt(lambda sd: sd["param_groups"][0].pop("params")),
+        ValueError, "SGD.load_state_dict", "lacks the key 'params'"),
+    Bad("SGD.load_state_dict-group-not-a-dict",
+        _load_opt(lambda sd: sd["param_groups"].__setitem__(0, "group")),
+        TypeError, "SGD.load_state_dict", "'group'"),
+    Bad("SGD.load_state_dict-lr-None",
+        _load_opt(lambda sd: sd["param_groups"][0].__setitem__("lr", None)),
+        TypeError, "SGD.load_state_dict", "lr must be a number, got None"),
+    Bad("SGD.load_state_dict-nesterov-string",
+        _load_opt(lambda sd: sd["param_groups"][0].__setitem__("nesterov", "no")),
+        TypeError, "SGD.load_state_dict", "'no'"),
+    Bad("SGD.load_state_dict-list-buffer",
+        _load_opt(lambda sd: sd["state"][3].__setitem__("momentum_buffer", [0.0] * 5)),
+        TypeError, "SGD.load_state_dict", "[0.0, 0.0, 0.0, 0.0, 0.0]"),
+    Bad("SGD.load_state_dict-0d-buffer-for-a-kernel",
+        _load_opt(lambda sd: sd["state"][0].__setitem__("momentum_buffer", np.zeros(()))),
+        ValueError, "SGD.load_state_dict", "has shape ()"),
+    Bad("SGD.load_state_dict-int-buffer",
+        _load_opt(lambda sd: sd["state"][1].__setitem__("momentum_buffer",
+                                                        np.zeros(4, np.int64))),
+        TypeError, "SGD.load_state_dict", "int64"),
+    Bad("SGD.load_state_dict-unknown-entry",
+        _load_opt(lambda sd: sd["state"][1].__setitem__("velocity", np.zeros(4))),
+        ValueError, "SGD.load_state_dict", "'velocity'"),
+    Bad("SGD.load_state_dict-unknown-index",
+        _load_opt(lambda sd: sd["state"].__setitem__(9, {})),
+        ValueError, "SGD.load_state_dict", "parameter 9"),
+    Bad("SGD.load_state_dict-index-twice",
+        _load_opt(lambda sd: sd["param_groups"][0].__setitem__("params", [0, 1, 1, 3, 4, 5])),
+        ValueError, "SGD.load_state_dict", "[0, 1, 1, 3, 4, 5]"),
+    Bad("SGD.load_state_dict-state-not-a-dict",
+        _load_opt(lambda sd: sd.__setitem__("state", [1, 2])),
+        TypeError, "SGD.load_state_dict", "[1, 2]"),
+    Bad("SGD.load_state_dict-extra-key",
+        _load_opt(lambda sd: sd.__setitem__("epoch", 3)),
+        ValueError, "SGD.load_state_dict", "'epoch'"),
+    Bad("Adam.load_state_dict-amsgrad-list",
+        lambda wd: _side_load("Adam", {1: {"step": 2.0, "exp_avg": np.zeros(()),
+                                           "exp_avg_sq": np.zeros(()),
+                                           "max_exp_avg_sq": [0.0]}}, amsgrad=True),
+        TypeError, "Adam.load_state_dict", "[0.0]"),
+    Bad("Adam.load_state_dict-lacks-exp_avg_sq",
+        lambda wd: _side_load("Adam", {0: {"step": 1.0, "exp_avg": np.zeros((2, 2))}}),
+        ValueError, "Adam.load_state_dict", "'exp_avg_sq'"),
+    Bad("RMSprop.load_state_dict-negative-step",
+        lambda wd: _side_load("RMSprop", {1: {"step": -3.0, "square_avg": np.zeros(())}}),
+        ValueError, "RMSprop.load_state_dict", "-3.0"),
+    Bad("SGD.step-list-buffer", lambda wd: _step_with_state(wd, "momentum_buffer", [0.0] * 5),
+        TypeError, "SGD.step", "[0.0, 0.0, 0.0, 0.0, 0.0]"),
+    Bad("SGD.step-number-buffer", lambda wd: _step_with_state(wd, "momentum_buffer", 0.5),
+        TypeError, "SGD.step", "0.5"),
+    Bad("SGD.step-closure-string", lambda wd: wd.opt.step("loss"),
+        TypeError, "SGD.step", "'loss'"),
+]
+
+SCHEDULER_STATE = [
+    Bad("MultiStepLR-None", lambda wd: lr_scheduler.MultiStepLR(wd.opt, None),
+        TypeError, "MultiStepLR", "None"),
+    Bad("MultiStepLR-float-milestone", lambda wd: lr_scheduler.MultiStepLR(wd.opt, [2, 4.5]),
+        TypeError, "MultiStepLR", "4.5"),
+    Bad("LinearLR-None-start", lambda wd: lr_scheduler.LinearLR(wd.opt, start_factor=None),
+        TypeError, "LinearLR", "None"),
+    Bad("SequentialLR-None", lambda wd: lr_scheduler.SequentialLR(wd.opt, None, [2]),
+        TypeError, "SequentialLR", "None"),
+    Bad("OneCycleLR-string-pct",
+        lambda wd: lr_scheduler.OneCycleLR(wd.opt, max_lr=0.1, total_steps=5, pct_start="0.3"),
+        TypeError, "OneCycleLR", "'0.3'"),
+    Bad("StepLR.load_state_dict-None",
+        _scheduler_load(lambda o: lr_scheduler.StepLR(o, 2), lambda sd: None),
+        TypeError, "StepLR.load_state_dict", "None"),
+    Bad("StepLR.load_state_dict-lacks-last_epoch",
+        _scheduler_load(lambda o: lr_scheduler.StepLR(o, 2),
+                        lambda sd: {k: v for k, v in sd.items() if k != "last_epoch"}),
+        ValueError, "StepLR.load_state_dict", "'last_epoch'"),
+    Bad("StepLR.load_state_dict-string-gamma",
+        _scheduler_load(lambda o: lr_scheduler.StepLR(o, 2), lambda sd: {**sd, "gamma": "0.1"}),
+        TypeError, "StepLR.load_state_dict", "'0.1'"),
+    Bad("CosineAnnealingLR.load_state_dict-float-epoch",
+        _scheduler_load(lambda o: lr_scheduler.CosineAnnealingLR(o, 5),
+                        lambda sd: {**sd, "last_epoch": 2.5}),
+        ValueError, "CosineAnnealingLR.load_state_dict", "2.5"),
+    Bad("SequentialLR.load_state_dict-one-of-two",
+        _scheduler_load(lambda o: lr_scheduler.SequentialLR(
+            o, [lr_scheduler.LinearLR(o, total_iters=2), lr_scheduler.StepLR(o, 2)], [2]),
+            lambda sd: {**sd, "_schedulers": sd["_schedulers"][:1]}),
+        ValueError, "SequentialLR.load_state_dict", "2 state dicts"),
+]
+
+
+def _self_containing() -> dict:
+    loop: dict = {"epoch": 1}
+    loop["again"] = loop
+    return loop
+
+
+def _deep(levels: int = 5000) -> list:
+    chain: list = []
+    for _ in range(levels):
+        chain = [chain]
+    return chain
+
+
+def _load_text(path: Path) -> None:
+    path.write_text("not a checkpoint\n")
+    minigrad.load(path)
+
+
+def _load_pickled_array(path: Path) -> None:
+    minigrad.save({"x": np.ones(2)}, path)
+    with np.load(path) as archive:
+        structure = archive["__structure__"]
+    np.savez(path, x=np.array([{}], dtype=object), __structure__=structure)
+    minigrad.load(path)
+
+
+def _load_torch_over_cap(world, path: Path) -> None:
+    minigrad.save_torch(world.model.state_dict(), path)
+    minigrad.load_torch(path, max_pickle_bytes=100)
+
+
+FILE_MISUSE = [
+    Bad("load-text-file", lambda wd: _in_temp_dir(_load_text),
+        ValueError, "load", "starts with b'not '"),
+    Bad("load-pickled-array", lambda wd: _in_temp_dir(_load_pickled_array),
+        ValueError, "load", "object (pickled) array"),
+    Bad("save-contains-itself", lambda wd: _in_temp_dir(lambda p: minigrad.save(
+        _self_containing(), p)), ValueError, "save", "'again' contains itself"),
+    Bad("save-nested-too-deeply", lambda wd: _in_temp_dir(lambda p: minigrad.save(_deep(), p)),
+        ValueError, "save", "nested too deeply"),
+    Bad("save-path-None", lambda wd: minigrad.save(wd.model.state_dict(), None),
+        TypeError, "save", "NoneType"),
+    Bad("load-path-None", lambda wd: minigrad.load(None),
+        TypeError, "load", "NoneType"),
+    Bad("save_torch-contains-itself", lambda wd: _in_temp_dir(lambda p: minigrad.save_torch(
+        _self_containing(), p)), ValueError, "save_torch", "contains itself"),
+    Bad("save_torch-nested-too-deeply", lambda wd: _in_temp_dir(
+        lambda p: minigrad.save_torch({"x": _deep()}, p)),
+        ValueError, "save_torch", "nested too deeply"),
+    Bad("save-a-module", lambda wd: _in_temp_dir(lambda p: minigrad.save(wd.model, p)),
+        TypeError, "save", "save its state_dict()"),
+    Bad("save_torch-a-module", lambda wd: _in_temp_dir(lambda p: minigrad.save_torch(
+        {"model": wd.model}, p)), TypeError, "save_torch", "save its state_dict()"),
+    Bad("load_torch-map_location-cuda", lambda wd: minigrad.load_torch("x.pth", "cuda:0"),
+        ValueError, "load_torch", "'cuda:0'"),
+    Bad("load_torch-weights_only-False",
+        lambda wd: minigrad.load_torch("x.pth", weights_only=False),
+        ValueError, "load_torch", "weights_only must be True, got False"),
+    Bad("load_torch-zero-cap", lambda wd: minigrad.load_torch("x.pth", max_pickle_bytes=0),
+        ValueError, "load_torch", "got 0"),
+    Bad("load_torch-pickle-over-cap", lambda wd: _in_temp_dir(
+        lambda p: _load_torch_over_cap(wd, p)),
+        ValueError, "load_torch", "max_pickle_bytes=100"),
+]
+
+ROWS = (LAYERS + LOAD_STATE_DICT + OPTIMIZERS + SCHEDULERS + DATA + MODELS + TOOLS + FILES
+        + OPTIMIZER_STATE + SCHEDULER_STATE + FILE_MISUSE)
 
 
 @pytest.mark.parametrize("row", params(ROWS))
@@ -302,8 +520,8 @@ def test_bad_call_raises_a_clear_error_and_changes_nothing(row: Bad) -> None:
     check_bad_call(row)
 
 
-def test_the_battery_has_at_least_sixty_distinct_rows() -> None:
+def test_the_battery_has_at_least_120_distinct_rows() -> None:
     from tests.reliability import test_bad_calls_ops
 
     ids = [row.id for row in ROWS + test_bad_calls_ops.ROWS]
-    assert len(ids) >= 60 and len(set(ids)) == len(ids)
+    assert len(ids) >= 120 and len(set(ids)) == len(ids)
