@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.conv_depthwise import DepthwiseConv2d
-from minigrad.ops.conv_general import GeneralConv2d, output_size
-from minigrad.ops.conv_pointwise import PointwiseConv2d
+from minigrad.fast.conv_depthwise import DepthwiseConv2d
+from minigrad.fast.conv_general import GeneralConv2d, output_size
+from minigrad.fast.conv_pointwise import PointwiseConv2d
 from minigrad.tensor import Tensor
 
 IntOrPair = int | tuple[int, int]

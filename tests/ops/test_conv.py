@@ -9,12 +9,12 @@ import torch.nn.functional as TF
 from hypothesis import example, given
 
 import minigrad
-from minigrad.ops import conv_depthwise
+from minigrad.fast import conv_depthwise
 from minigrad.ops.conv import conv2d, select_kernel
-from minigrad.ops.conv_depthwise import DepthwiseConv2d
-from minigrad.ops.conv_depthwise_small import MAX_SMALL_PLANE
-from minigrad.ops.conv_general import GeneralConv2d
-from minigrad.ops.conv_pointwise import SMALL_PLANE, PointwiseConv2d
+from minigrad.fast.conv_depthwise import DepthwiseConv2d
+from minigrad.fast.conv_depthwise_small import MAX_SMALL_PLANE
+from minigrad.fast.conv_general import GeneralConv2d
+from minigrad.fast.conv_pointwise import SMALL_PLANE, PointwiseConv2d
 from tests.helpers import (
     check_backward_matches_torch,
     check_finite_differences,

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from minigrad.autograd import Context, Function
-from minigrad.ops import conv_depthwise_small as small
-from minigrad.ops.conv_general import output_size
+from minigrad.fast import conv_depthwise_small as small
+from minigrad.fast.conv_general import output_size
 from minigrad.fast.threads import for_each_run, runs_in_parallel, split_for_threads
 
 # 4 MiB: more than a core's L2 (1 MiB here), so a tile's taps run from L3, but fewer calls per

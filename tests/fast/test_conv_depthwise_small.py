@@ -10,7 +10,7 @@ import torch.nn.functional as TF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.ops import conv_depthwise_small as small
+from minigrad.fast import conv_depthwise_small as small
 from minigrad.ops.conv import conv2d
 from tests.helpers import (
     check_backward_matches_torch,
