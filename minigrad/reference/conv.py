@@ -47,8 +47,8 @@ def crop(dxp: np.ndarray, padding: Padding, in_hw: tuple[int, ...]) -> np.ndarra
 
 
 class DepthwiseConv2d(Function):
-    """y[n,c·m+k,i,j] = b + Σ_{u,v} w[c·m+k,0,u,v]·xp[n,c,i·s+u·d,j·s+v·d]  (m = C_out / C_in);
-    dw = Σ_{n,i,j} g·xp-tap, dxp-tap += Σ_k g·w, db = Σ g. docs/derivations.md#depthwise-convolution
+    """y[n,c·m+k,i,j] = b + Σ_{u,v} w[c·m+k,0,u,v]·xp[n,c,i·s+u·d,j·s+v·d] (m = C_out/C_in);
+    dw = Σ_{n,i,j} g·tap, dxp[tap] += Σ_k g·w, db = Σ g. docs/derivations.md#depthwise-convolution
     """
 
     @staticmethod
@@ -108,46 +108,48 @@ class PointwiseConv2d(Function):
         return dx, dw.reshape(w.shape), g.sum(axis=(0, 2, 3))
 
 
+def split_groups(xp: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """xp (N, C_in, Hp, Wp) -> (N, G, Cg, Hp, Wp) and w (C_out, Cg, KH, KW) -> (G, Og, Cg, KH, KW):
+    channels are group-major, so group G is a slice of each."""
+    n, c_in = xp.shape[:2]
+    return (xp.reshape(n, groups, c_in // groups, *xp.shape[2:]),
+            w.reshape(groups, w.shape[0] // groups, *w.shape[1:]))
+
+
 class GeneralConv2d(Function):
-    """y[n,G·o] = b + Σ_{u,v} W[G,:,:,u,v]·xp[n,G-channels,tap], per group G (W: (G, Og, Cg));
-    dW[G,:,:,u,v] = Σ_n g·tapᵀ, dxp-tap += Wᵀ·g, db = Σ g. docs/derivations.md#general-convolution
-    """
+    """Per group G: y_G = b + Σ_{u,v} W_G[:,:,u,v]·tap(xp_G), one product per tap (u, v);
+    dW_G[:,:,u,v] = Σ_n g_G·tapᵀ, dxp_G[tap] += W_Gᵀ·g_G, db = Σ g.
+    See docs/derivations.md#general-convolution."""
 
     @staticmethod
     def forward(ctx: Context, x, w, b, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
                 groups=1):
-        n = x.shape[0]
-        c_out, cg, kh, kw = w.shape
+        n, (c_out, cg, kh, kw) = x.shape[0], w.shape
         out_hw = output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
-        xp = pad(x, padding)
-        xg = xp.reshape(n, groups, cg, *xp.shape[2:])  # (N, C_in, Hp, Wp) -> (N, G, Cg, Hp, Wp)
-        wg = w.reshape(groups, c_out // groups, cg, kh, kw)  # (C_out, ...) -> (G, Og, Cg, ...)
         pixels = out_hw[0] * out_hw[1]
+        xg, wg = split_groups(pad(x, padding), w, groups)
         y = np.zeros((n, groups, c_out // groups, pixels), dtype=x.dtype)
         for u, v in np.ndindex(kh, kw):
             tap = xg[(..., *tap_slices(u, v, out_hw, stride, dilation))]  # (N, G, Cg, OH, OW)
             y += np.matmul(wg[..., u, v], tap.reshape(n, groups, cg, pixels))  # (N, G, Og, OH·OW)
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation, groups)
-        y = y.reshape(n, c_out, *out_hw)
+        y = y.reshape(n, c_out, *out_hw)  # (N, G, Og, OH·OW) -> (N, C_out, OH, OW)
         return y if b is None else y + b[:, None, None]
 
     @staticmethod
     def backward(ctx: Context, g):
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.geometry
-        (n, c_in), (c_out, cg, kh, kw), out_hw = x.shape[:2], w.shape, g.shape[2:]
-        og = c_out // groups
-        xp = pad(x, padding)
-        xg = xp.reshape(n, groups, cg, *xp.shape[2:])  # (N, C_in, Hp, Wp) -> (N, G, Cg, Hp, Wp)
-        wg = w.reshape(groups, og, cg, kh, kw)  # (C_out, Cg, KH, KW) -> (G, Og, Cg, KH, KW)
+        n, (c_out, cg, kh, kw), out_hw = x.shape[0], w.shape, g.shape[2:]
         pixels = out_hw[0] * out_hw[1]
-        g4 = g.reshape(n, groups, og, pixels)  # (N, C_out, OH, OW) -> (N, G, Og, OH·OW)
+        xg, wg = split_groups(pad(x, padding), w, groups)
+        g4 = g.reshape(n, groups, c_out // groups, pixels)  # (N, C_out, OH, OW) -> (N, G, Og, L)
         dxg, dwg = np.zeros_like(xg), np.zeros_like(wg)
         for u, v in np.ndindex(kh, kw):
             at = (..., *tap_slices(u, v, out_hw, stride, dilation))
             tap = xg[at].reshape(n, groups, cg, pixels)  # (N, G, Cg, OH·OW)
             dwg[..., u, v] = np.matmul(g4, tap.transpose(0, 1, 3, 2)).sum(axis=0)
             dxg[at] += np.matmul(wg[..., u, v].transpose(0, 2, 1), g4).reshape(xg[at].shape)
-        dx = crop(dxg.reshape(xp.shape), padding, x.shape[2:])
-        return dx, dwg.reshape(w.shape), g.sum(axis=(0, 2, 3))
+        dxp = dxg.reshape(n, groups * cg, *xg.shape[3:])  # -> (N, C_in, Hp, Wp)
+        return crop(dxp, padding, x.shape[2:]), dwg.reshape(w.shape), g.sum(axis=(0, 2, 3))
