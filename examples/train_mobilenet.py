@@ -59,6 +59,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1,
                         help="minigrad.set_num_threads (default 1, which also keeps BLAS to "
                              "one thread: its idle workers otherwise spin on the other core)")
+    parser.add_argument("--kernels", choices=["reference", "fast"], default="fast",
+                        help="minigrad.use_kernels: the readable reference kernels or the fast ones")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="checkpoint and plot folder")
     args = parser.parse_args()
     for key, value in DEFAULTS[args.dataset].items():
@@ -152,6 +154,7 @@ def main() -> None:
     args = parse_args()
     minigrad.manual_seed(args.seed)
     minigrad.set_num_threads(args.threads)
+    minigrad.use_kernels(args.kernels)
     x_train, x_test, y_train, y_test = load_data(args.dataset, args.seed)
     model = BUILDERS[args.model](num_classes=10, width_mult=args.width, small_input=True,
                                  in_channels=x_train.shape[1])

@@ -78,8 +78,8 @@ class DepthwiseConv2d(Function):
         dxp, dw5 = np.zeros_like(xp), np.zeros_like(w5)
         for u, v in np.ndindex(kh, kw):
             at = (..., *tap_slices(u, v, out_hw, stride, dilation))
-            dw5[:, :, u, v] = (g5 * xp[at][:, :, None]).sum(axis=(0, 3, 4))
-            dxp[at] += (g5 * w5[None, :, :, u, v, None, None]).sum(axis=2)
+            dw5[:, :, u, v] = np.einsum("ncmij,ncij->cm", g5, xp[at])  # Σ_{n,i,j} g·tap
+            dxp[at] += np.einsum("ncmij,cm->ncij", g5, w5[:, :, u, v])  # Σ_k g·w
         dw = dw5.reshape(w.shape)  # (C, m, KH, KW) -> (C·m, 1, KH, KW)
         return crop(dxp, padding, x.shape[2:]), dw, g.sum(axis=(0, 2, 3))
 
