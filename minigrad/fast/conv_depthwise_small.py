@@ -60,14 +60,17 @@ class DepthwiseConv2d(Function):
 
     @staticmethod
     def backward(ctx: Context, g):
-        n, c_in, h, width = ctx.in_shape
-        c_out = g.shape[1]
+        _, c_in, h, width = ctx.in_shape
         dx_rep, dw_uvc = small_conv_backward(ctx, g, (h, width))
-        dx = None if dx_rep is None else sum_channel_copies(dx_rep, c_in)
-        # (KH, KW, C) -> (C, 1, KH, KW)
-        dw = None if dw_uvc is None else dw_uvc.transpose(2, 0, 1).reshape(c_out, 1,
-                                                                           *dw_uvc.shape[:2])
-        db = g.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None
+        dx = dw = db = None
+        if dx_rep is not None:
+            dx = sum_channel_copies(dx_rep, c_in)
+        if dw_uvc is not None:
+            kh, kw, c_out = dw_uvc.shape
+            # (KH, KW, C) -> (C, 1, KH, KW)
+            dw = dw_uvc.transpose(2, 0, 1).reshape(c_out, 1, kh, kw)
+        if ctx.needs_input_grad[2]:
+            db = g.sum(axis=(0, 2, 3))
         return dx, dw, db
 
 
