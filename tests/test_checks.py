@@ -46,7 +46,8 @@ def test_check_tensor_returns_the_tensor_or_names_the_type():
     with pytest.raises(TypeError, match="^sum: expected a Tensor, got ndarray$"):
         check_tensor("sum", np.zeros(2))
     assert check_tensor("sum", minigrad.tensor([1, 2])).dtype.kind == "i"
-    with pytest.raises(TypeError, match="^relu6: expected a floating point tensor, got dtype int64"):
+    message = "^relu6: expected a floating point tensor, got dtype int64"
+    with pytest.raises(TypeError, match=message):
         check_tensor("relu6", minigrad.tensor(np.array([1, 2])), floating=True)
 
 
