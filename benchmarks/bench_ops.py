@@ -98,7 +98,7 @@ class Case:
 def _conv_cases(rng: np.random.Generator) -> list[Case]:
     import torch.nn.functional as TF
 
-    from minigrad.ops.conv import conv2d
+    from minigrad.nn.functional import conv2d
 
     def depthwise(stride: int) -> Callable:
         return lambda x, w: conv2d(x, w, stride=stride, padding=1, groups=w.shape[0])

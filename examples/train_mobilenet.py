@@ -67,6 +67,9 @@ def parse_args() -> argparse.Namespace:
                         help="minigrad.set_num_threads (default: %(default)s, which also keeps "
                              "BLAS to one thread: its idle workers otherwise spin on the other "
                              "core)")
+    parser.add_argument("--kernels", choices=["reference", "fast"], default="fast",
+                        help="minigrad.use_kernels: the readable reference kernels or the fast "
+                             "ones (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("runs"),
                         help="checkpoint and plot folder (default: %(default)s)")
     args = parser.parse_args()
@@ -165,6 +168,7 @@ def main() -> None:
     args = parse_args()
     minigrad.manual_seed(args.seed)
     minigrad.set_num_threads(args.threads)
+    minigrad.use_kernels(args.kernels)
     x_train, x_test, y_train, y_test = load_data(args.dataset, args.seed)
     model = BUILDERS[args.model](num_classes=10, width_mult=args.width, small_input=True,
                                  in_channels=x_train.shape[1])

@@ -4,6 +4,7 @@ values kept away from kinks."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -98,3 +99,54 @@ def conv_cases(draw, kind: str = "any", stride2_odd: bool = False):
     arrays = [x, weight] + ([rng.standard_normal(c_out)] if draw(st.booleans()) else [])
     kwargs = {k: geometry[k] for k in ("stride", "padding", "dilation")}
     return arrays, {**kwargs, "groups": groups}
+
+
+CONV_PATHS = ("depthwise-planes", "depthwise-small", "pointwise", "general")
+
+
+def _input_side(draw, out: int, kernel: int, stride: int, dilation: int, pads: int) -> int:
+    """An input side giving `out` outputs: the least one, plus up to stride − 1 unread pixels
+    (odd sides at stride 2, and so on)."""
+    least = (out - 1) * stride + dilation * (kernel - 1) + 1 - pads
+    return least + draw(st.integers(0, stride - 1))
+
+
+@st.composite
+def conv_kernel_cases(draw, path: str):
+    """Arguments of one conv kernel `Function`, for one path of the fast kernels (CONV_PATHS):
+    (x_shape, w_shape, attrs), attrs the Function's keywords with padding as (T, B, L, R).
+
+    Depthwise cases are drawn from the output size back: 'planes' outputs are 9×9 to 14×14
+    (the phase-plane kernel), 'small' ones 1×1 to 8×8 (the channels-last kernel); strides 1, 2
+    and 3, dilations 1 and 2, symmetric or 'same' padding, channel multipliers 1 to 3.
+    """
+    n = draw(st.integers(1, 3))
+    if path == "pointwise":  # planes of 1×1 to 12×12: both sides of SMALL_PLANE
+        c_in, c_out = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+        side = st.integers(1, 12)
+        return (n, c_in, draw(side), draw(side)), (c_out, c_in, 1, 1), {}
+    kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    stride = draw(st.sampled_from([(1, 1), (2, 2), (3, 3), (1, 2), (3, 1)]))
+    dilation = draw(st.sampled_from([(1, 1), (2, 2), (1, 2), (2, 1)]))
+    if stride == (1, 1) and draw(st.booleans()):  # 'same': the odd extra pixel after
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        padding = (totals[0] // 2, totals[0] - totals[0] // 2,
+                   totals[1] // 2, totals[1] - totals[1] // 2)
+    else:
+        ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+        padding = (ph, ph, pw, pw)
+    sides = st.integers(9, 14) if path == "depthwise-planes" else st.integers(1, 8)
+    out_hw = (draw(sides), draw(sides))
+    in_hw = tuple(_input_side(draw, out_hw[i], kernel[i], stride[i], dilation[i],
+                              padding[2 * i] + padding[2 * i + 1]) for i in range(2))
+    assume(min(in_hw) >= 1)
+    if path == "general":
+        groups, cg = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        c_in, c_out, w_in = groups * cg, groups * draw(st.integers(1, 3)), cg
+    else:
+        c_in = draw(st.integers(1, 4))
+        c_out, w_in, groups = c_in * draw(st.integers(1, 3)), 1, c_in
+    attrs = {"stride": stride, "padding": padding, "dilation": dilation}
+    if path == "general":
+        attrs["groups"] = groups
+    return (n, c_in, *in_hw), (c_out, w_in, *kernel), attrs

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from minigrad.checks import int_pair
 from minigrad.random import generator
 from minigrad.tensor import Tensor
 
@@ -28,14 +29,6 @@ def _images(name: str, x: ImageBatch) -> np.ndarray:
 
 def _like(x: ImageBatch, array: np.ndarray) -> ImageBatch:
     return Tensor._wrap(array) if isinstance(x, Tensor) else array
-
-
-def _pair(name: str, value: int | Sequence[int]) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                             or v <= 0 for v in pair):
-        raise ValueError(f"{name}: size must be a positive int or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 class Compose:
@@ -74,7 +67,7 @@ class RandomCrop:
     """
 
     def __init__(self, size: int | Sequence[int], padding: int = 0, fill: float = 0.0) -> None:
-        self.size = _pair("RandomCrop", size)
+        self.size = int_pair("RandomCrop", "size", size, minimum=1)
         if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
             raise ValueError(f"RandomCrop: padding must be a non-negative int, got {padding!r}")
         self.padding = int(padding)

@@ -1,28 +1,15 @@
-"""How many threads minigrad uses: `set_num_threads(n)` / `get_num_threads()`, as torch's.
+"""How many threads minigrad uses (`set_num_threads(n)` / `get_num_threads()`, as torch's),
+and the pool the fast kernels share their work over.
 
 NumPy releases the GIL inside its loops, so large elementwise work split over the batch runs
-in parallel on a small thread pool (`for_each_chunk`), and so do the matrix products of the
-pointwise convolution, one batch slice per thread (`for_each_part`) or, for independent
-passes such as its two gradients, one pass per thread (`run_tasks`). Not every loop: a
-`matmul` (or `vecdot`) keeps the GIL when its stack holds 500 products or fewer, so kernels
-that run on the pool use `np.dot` on a 2-D view, or `einsum`, for small stacks of products.
-And each NumPy call takes the GIL back when it returns: two threads each multiplying arrays
-of 400 KiB, call after call, measured no faster than one thread doing both shares, where two
-processes doing the same run 1.5–1.6× faster. So the pool's work is made of calls on about
-1 MiB each.
-
-Kernels of a few MiB or less gain little from a second thread all the same, because handing
-a share to a worker that sleeps between kernels costs about as much as a short kernel. A
-BatchNorm-and-ReLU6 chain (multiply, add, clip) on (16, 96, 16, 16), 1.5 MiB, ran 1.14×
-faster on two threads, and 1.09× with the share sent to a forked worker process through a
-pipe; only a worker process spin-waiting on shared memory made it 1.5× (a Python thread
-cannot spin without holding the GIL; benchmarks/bench_handoff.py). MobileNet's training step
-at batch 16 therefore gains little from a second thread.
-
-BLAS itself is kept to one thread when the optional `threadpoolctl` is installed: after each
-product OpenBLAS's workers spin, waiting for more work, and a spinning worker takes the core
-that minigrad's next elementwise chunk needed (with BLAS at 2 threads, MobileNetV2's
-training step on 2 threads measured 1.05× faster than on 1; with BLAS at 1, 1.15×).
+in parallel (`for_each_chunk`), and so do the pointwise convolution's matrix products, one
+batch slice per thread (`for_each_part`) or one independent pass per thread (`run_tasks`). A
+`matmul` keeps the GIL when its stack holds 500 products or fewer, so kernels that run on the
+pool use `np.dot` on a 2-D view, or `einsum`, for small stacks of products. Every NumPy call
+takes the GIL back when it returns, so the pool's work is made of calls on about 1 MiB each.
+BLAS itself is kept to one thread when the optional `threadpoolctl` is installed: OpenBLAS's
+idle workers spin and take the core that minigrad's next chunk needs. Measurements (what two
+threads gain, and why): benchmarks/README.md, "The thread pool".
 """
 
 from __future__ import annotations
@@ -31,15 +18,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
 
 _state: dict = {"threads": 1, "pool": None}
 
-# a chain of elementwise steps on chunks this large stays in cache between steps (a 4-step
-# chain measured 1.7× faster on 2 threads than on 1 here). Not smaller: every NumPy call hands
-# the GIL back and forth between the threads, which costs more than a call on a small chunk
-# (MobileNetV3-small's training step on 2 threads measured 10% faster with 1 MiB than with
-# 512 KiB chunks, and the same on 1 thread)
+# a chain of elementwise steps on chunks this large stays in cache between steps; not
+# smaller, as every NumPy call hands the GIL back and forth between the threads
 CHUNK_BYTES = 1024 * 1024
 # below this much work a thread hand-off costs more than it saves
 MIN_PARALLEL_BYTES = 1 << 20
@@ -167,3 +153,13 @@ def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int
         wait(futures)  # even on an error: no worker may still be writing when we return
     for future in futures:
         future.result()  # a worker's error, raised here
+
+
+def sum_in_batch_order(parts: dict[int, np.ndarray], shape: tuple[int, ...],
+                       dtype: np.dtype) -> np.ndarray:
+    """Σ of the partial sums `parts[start]` (one per batch slice starting at `start`), added in
+    batch order, so that the result does not depend on which thread finished first; zeros of
+    `shape` when there are none (an empty batch)."""
+    if not parts:
+        return np.zeros(shape, dtype=dtype)
+    return sum(parts[start] for start in sorted(parts))

@@ -3,49 +3,25 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from minigrad.dtypes import DTypeLike, resolve_dtype
+from minigrad.checks import (
+    IntOrPair,
+    factory_dtype,
+    int_pair,
+    padding_arg,
+    positive_int,
+    same_padding,
+)
+from minigrad.dtypes import DTypeLike
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
-IntOrPair = int | tuple[int, int]
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def int_pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
-    """(value, value) for an int, the pair itself for a pair; checked to be ints ≥ minimum."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                             for v in pair):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be ≥ {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def positive_int(op: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{op}: {name} must be positive, got {value}")
-    return int(value)
-
-
-def factory_dtype(op: str, device: str | None, dtype: DTypeLike) -> np.dtype:
-    """The parameters' dtype: float32 unless a floating `dtype` is given. `device` is
-    torch's factory argument; only the CPU exists here."""
-    if device not in (None, "cpu"):
-        raise ValueError(f"{op}: minigrad runs on the CPU only, got device={device!r}")
-    wanted = resolve_dtype(dtype) or np.dtype(np.float32)
-    if wanted.kind != "f":
-        raise TypeError(f"{op}: dtype must be a floating point dtype, got {wanted}")
-    return wanted
 
 
 class Conv2d(Module):
@@ -83,7 +59,7 @@ class Conv2d(Module):
         self.kernel_size = int_pair("Conv2d", "kernel_size", kernel_size, minimum=1)
         self.stride = int_pair("Conv2d", "stride", stride, minimum=1)
         self.dilation = int_pair("Conv2d", "dilation", dilation, minimum=1)
-        self.padding = self._checked_padding(padding)
+        self.padding = padding_arg("Conv2d", padding, self.stride)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"Conv2d: padding_mode must be one of {_PADDING_MODES}, "
                              f"got {padding_mode!r}")
@@ -103,16 +79,6 @@ class Conv2d(Module):
                 raise ValueError(f"Conv2d: {name}={getattr(self, name)} must be divisible "
                                  f"by groups={self.groups}")
 
-    def _checked_padding(self, padding: Any) -> tuple[int, int] | str:
-        if not isinstance(padding, str):
-            return int_pair("Conv2d", "padding", padding, minimum=0)
-        if padding not in ("same", "valid"):
-            raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', "
-                             f"got {padding!r}")
-        if padding == "same" and self.stride != (1, 1):
-            raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {self.stride}")
-        return padding
-
     def reset_parameters(self) -> None:
         """torch's default initialisation (see the class docstring)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -126,9 +92,7 @@ class Conv2d(Module):
         if self.padding == "valid":
             return (0, 0, 0, 0)
         if self.padding == "same":
-            # as torch: half the total before, the odd extra pixel after
-            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-            (top, bottom), (left, right) = ((t // 2, t - t // 2) for t in totals)
+            top, bottom, left, right = same_padding(self.kernel_size, self.dilation)
             return (left, right, top, bottom)
         ph, pw = self.padding
         return (pw, pw, ph, ph)

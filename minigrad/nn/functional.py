@@ -1,6 +1,11 @@
 """The stateless functional API, `minigrad.nn.functional` (import as `F`): torch's names and
 signatures, each a thin wrapper that validates its arguments and calls one op `Function`."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.checks import IntOrPair, Padding, int_pair, is_int, padding_arg, same_padding
 from minigrad.ops.activation import (
     hardsigmoid,
     hardswish,
@@ -12,16 +17,109 @@ from minigrad.ops.activation import (
     softmax,
     tanh,
 )
-from minigrad.ops.conv import conv2d
+from minigrad.ops.conv import apply_conv2d, output_size
 from minigrad.ops.dropout import dropout
 from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
 from minigrad.ops.matmul import linear
 from minigrad.ops.norm import batch_norm
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigrad.ops.shape import pad
+from minigrad.tensor import Tensor
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout",
     "hardsigmoid", "hardswish", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss",
     "pad", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
 ]
+
+
+# Convolution: conv2d checks its arguments here; minigrad.ops.conv picks the kernel.
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as torch) of a batch of images.
+
+    Args:
+        input: x, float.
+        weight: filters, same dtype as x.
+        bias: optional, one value per output channel.
+        stride, dilation: an int or a pair (rows, columns), each ≥ 1.
+        padding: an int or a pair ≥ 0 of zeros added on both sides, or 'valid' (none) or
+            'same' (stride 1 only; output size = input size, the odd extra pixel at the
+            bottom/right as torch).
+        groups: C_in and C_out are split into `groups` independent convolutions.
+
+    Shape:
+        x (N, C_in, H, W), weight (C_out, C_in/groups, KH, KW), bias (C_out,)
+        -> (N, C_out, OH, OW) with OH = ⌊(H + pads − dilation·(KH − 1) − 1) / stride⌋ + 1.
+        An unbatched x (C_in, H, W) gives (C_out, OH, OW), as torch.
+    """
+    x = input
+    if isinstance(x, Tensor) and x.ndim == 3:
+        # (C_in, H, W) -> (1, C_in, H, W) and back
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_conv_tensors(x, weight, bias)
+    stride = int_pair("conv2d", "stride", stride, minimum=1)
+    dilation = int_pair("conv2d", "dilation", dilation, minimum=1)
+    _check_groups(x.shape, weight.shape, groups)
+    pads = _conv_padding(padding, weight.shape[2:], stride, dilation)
+    _check_output_size(x.shape, weight.shape, stride, pads, dilation)
+    return apply_conv2d(x, weight, bias, stride, pads, dilation, groups)
+
+
+def _check_conv_tensors(x: Any, weight: Any, bias: Any) -> None:
+    for name, t in (("x", x), ("weight", weight), ("bias", bias)):
+        if t is None and name == "bias":
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"conv2d: {name} must be a Tensor, got {type(t).__name__}")
+        if t.dtype.kind != "f":
+            raise TypeError(f"conv2d: {name} must be a floating point tensor, got {t.dtype}")
+        if t.dtype != x.dtype:
+            raise TypeError(f"conv2d: {name} is {t.dtype} but x is {x.dtype}; "
+                            "x, weight and bias must have one dtype")
+    for name, t in (("x", x), ("weight", weight)):
+        if t.ndim != 4 or 0 in t.shape[1:] or (name == "weight" and t.shape[0] == 0):
+            layout = "(N, C_in, H, W)" if name == "x" else "(C_out, C_in/groups, KH, KW)"
+            raise ValueError(f"conv2d: {name} must be a non-empty 4-D tensor {layout}, "
+                             f"got shape {t.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},) for weight "
+                         f"{weight.shape}, got {bias.shape}")
+
+
+def _conv_padding(padding: Any, kernel: tuple[int, ...], stride: tuple[int, int],
+                  dilation: tuple[int, int]) -> Padding:
+    """(top, bottom, left, right) zeros from an int, a pair, 'valid' or 'same'."""
+    padding = padding_arg("conv2d", padding, stride)
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        return same_padding(kernel, dilation)
+    ph, pw = padding
+    return (ph, ph, pw, pw)
+
+
+def _check_groups(x_shape: tuple[int, ...], w_shape: tuple[int, ...], groups: Any) -> None:
+    if not is_int(groups):
+        raise TypeError(f"conv2d: groups must be an int, got {groups!r}")
+    c_in, c_out = x_shape[1], w_shape[0]
+    if groups < 1 or c_in % groups or c_out % groups:
+        raise ValueError(f"conv2d: groups={groups} must be ≥ 1 and divide both the input "
+                         f"channels ({c_in}, x {x_shape}) and the output channels "
+                         f"({c_out}, weight {w_shape})")
+    if w_shape[1] * groups != c_in:
+        raise ValueError(f"conv2d: weight {w_shape} has {w_shape[1]} input channels per group, "
+                         f"x {x_shape} has {c_in} channels / {groups} groups = "
+                         f"{c_in // groups}")
+
+
+def _check_output_size(x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+                       stride: tuple[int, int], padding: Padding,
+                       dilation: tuple[int, int]) -> None:
+    if min(output_size(x_shape[2:], w_shape[2:], stride, padding, dilation)) < 1:
+        padded = (x_shape[2] + padding[0] + padding[1], x_shape[3] + padding[2] + padding[3])
+        dilated = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w_shape[2:]))
+        raise ValueError(f"conv2d: the kernel {tuple(w_shape[2:])} (dilated to {dilated}) is "
+                         f"larger than the padded input {padded} of x {x_shape}")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import random
+from minigrad.checks import check_tensor
 from minigrad.tensor import Tensor
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -62,13 +63,6 @@ def _correct_fan(op: str, tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _check_tensor(op: str, tensor: Tensor, floating: bool = True) -> None:
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(tensor).__name__}")
-    if floating and tensor.dtype.kind != "f":
-        raise TypeError(f"{op}: needs a floating point tensor, got dtype {tensor.dtype}")
-
-
 def _fill(tensor: Tensor, values: np.ndarray | float) -> Tensor:
     tensor.data[...] = values
     tensor._bump_version()
@@ -77,7 +71,7 @@ def _fill(tensor: Tensor, values: np.ndarray | float) -> Tensor:
 
 def _fill_random(op: str, tensor: Tensor, sample: Sampler,
                  generator: np.random.Generator | None) -> Tensor:
-    _check_tensor(op, tensor)
+    check_tensor(op, tensor, floating=True)
     if tensor.data.size == 0:
         warnings.warn(f"{op}: initializing a zero-element tensor is a no-op", stacklevel=3)
         return tensor
@@ -189,7 +183,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                      generator: np.random.Generator | None = None) -> Tensor:
     """He et al. (2015): U(-bound, bound), bound = gain · √(3 / fan), gain from
     `calculate_gain(nonlinearity, a)`."""
-    _check_tensor("kaiming_uniform_", tensor)
+    check_tensor("kaiming_uniform_", tensor, floating=True)
     fan = _correct_fan("kaiming_uniform_", tensor, mode)
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0
     return _fill_random("kaiming_uniform_", tensor,
@@ -200,7 +194,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu",
                     generator: np.random.Generator | None = None) -> Tensor:
     """He et al. (2015): N(0, std²), std = gain / √fan."""
-    _check_tensor("kaiming_normal_", tensor)
+    check_tensor("kaiming_normal_", tensor, floating=True)
     fan = _correct_fan("kaiming_normal_", tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0
     return _fill_random("kaiming_normal_", tensor,
@@ -210,7 +204,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
                     generator: np.random.Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): U(-bound, bound), bound = gain · √(6 / (fan_in + fan_out))."""
-    _check_tensor("xavier_uniform_", tensor)
+    check_tensor("xavier_uniform_", tensor, floating=True)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
     return _fill_random("xavier_uniform_", tensor,
@@ -220,7 +214,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
 def xavier_normal_(tensor: Tensor, gain: float = 1.0,
                    generator: np.random.Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): N(0, std²), std = gain · √(2 / (fan_in + fan_out))."""
-    _check_tensor("xavier_normal_", tensor)
+    check_tensor("xavier_normal_", tensor, floating=True)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
     return _fill_random("xavier_normal_", tensor,
@@ -229,17 +223,17 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0,
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with `val`."""
-    _check_tensor("constant_", tensor, floating=False)
+    check_tensor("constant_", tensor)
     return _fill(tensor, val)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0."""
-    _check_tensor("zeros_", tensor, floating=False)
+    check_tensor("zeros_", tensor)
     return _fill(tensor, 0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1."""
-    _check_tensor("ones_", tensor, floating=False)
+    check_tensor("ones_", tensor)
     return _fill(tensor, 1)

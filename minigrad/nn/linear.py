@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.checks import factory_dtype, positive_int
 from minigrad.dtypes import DTypeLike
 from minigrad.nn import functional as F
 from minigrad.nn import init
-from minigrad.nn.conv import factory_dtype, positive_int
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor

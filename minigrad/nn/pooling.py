@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad.checks import IntOrPair, int_pair
 from minigrad.nn import functional as F
-from minigrad.nn.conv import IntOrPair, int_pair
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 

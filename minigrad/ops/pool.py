@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Context, Function
+from minigrad.checks import int_pair as _pair
 from minigrad.tensor import Tensor
 
 IntPair = int | Sequence[int]
@@ -61,21 +62,6 @@ def _output_size(size: int, kernel: int, stride: int, padding: int, dilation: in
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     return out
-
-
-def _pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
-    """(h, w) from an int or a sequence of one or two ints, each at least `minimum`."""
-    if not isinstance(value, (int, np.integer, tuple, list)):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    items = [value] if isinstance(value, (int, np.integer)) else list(value)
-    if len(items) == 1:
-        items = items * 2
-    if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                              for v in items):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(items) < minimum:
-        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
-    return int(items[0]), int(items[1])
 
 
 def _check_input(op: str, x: Any) -> None:

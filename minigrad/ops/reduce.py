@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import Context, Function
+from minigrad.checks import check_tensor as _check_tensor
 from minigrad.tensor import Tensor
 
 Dims = int | Sequence[int] | None
@@ -55,12 +56,6 @@ def _check_keepdim(op: str, keepdim: Any) -> bool:
 
 def _keepdim_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
-
-
-def _check_tensor(op: str, x: Any) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    return x
 
 
 class Sum(Function):

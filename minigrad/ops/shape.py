@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Context, Function
+from minigrad.checks import check_tensor as _check_tensor
 from minigrad.ops.elementwise import unbroadcast
 from minigrad.tensor import Tensor
 
@@ -27,12 +28,6 @@ def _normalize_dim(op: str, dim: Any, ndim: int) -> int:
         raise ValueError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims "
                          f"(expected {-ndim} to {ndim - 1})")
     return int(dim) % ndim
-
-
-def _check_tensor(op: str, x: Any) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    return x
 
 
 def _share_version(out: Tensor, x: Tensor) -> Tensor:

@@ -1,4 +1,5 @@
-"""conv2d and its three kernels (depthwise, pointwise, general) vs torch and finite differences."""
+"""conv2d and its kernels (depthwise, pointwise, general; reference and fast) vs torch and
+finite differences: every torch test runs in both kernel modes (the `kernels` fixture)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import torch.nn.functional as TF
 from hypothesis import example, given
 
 import minigrad
-from minigrad.ops import conv_depthwise
-from minigrad.ops.conv import conv2d, select_kernel
-from minigrad.ops.conv_depthwise import DepthwiseConv2d
-from minigrad.ops.conv_depthwise_small import MAX_SMALL_PLANE
-from minigrad.ops.conv_general import GeneralConv2d
-from minigrad.ops.conv_pointwise import SMALL_PLANE, PointwiseConv2d
+from minigrad.fast import conv_depthwise, conv_depthwise_small, conv_general, conv_pointwise
+from minigrad.fast.conv_depthwise_small import MAX_SMALL_PLANE
+from minigrad.fast.conv_pointwise import SMALL_PLANE
+from minigrad.nn.functional import conv2d
+from minigrad.ops.conv import select_kernel
+from minigrad.reference import conv as reference
 from tests.helpers import (
     check_backward_matches_torch,
     check_finite_differences,
@@ -25,7 +26,14 @@ from tests.strategies import conv_cases
 # torch warns that it copies the input for an even 'same' kernel; the values are what we test
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
-KERNELS = {"depthwise": DepthwiseConv2d, "pointwise": PointwiseConv2d, "general": GeneralConv2d}
+KERNELS = {
+    "reference": {"depthwise": (reference.DepthwiseConv2d,),
+                  "pointwise": (reference.PointwiseConv2d,),
+                  "general": (reference.GeneralConv2d,)},
+    "fast": {"depthwise": (conv_depthwise.DepthwiseConv2d, conv_depthwise_small.DepthwiseConv2d),
+             "pointwise": (conv_pointwise.PointwiseConv2d,),
+             "general": (conv_general.GeneralConv2d,)},
+}
 # one case per kernel, each with stride 2 on odd sizes where the kernel allows a stride
 ODD_STRIDE_2 = {
     "depthwise": ((2, 3, 7, 5), (6, 1, 3, 3), {"stride": 2, "padding": 1, "groups": 3}),
@@ -33,6 +41,13 @@ ODD_STRIDE_2 = {
     "general": ((2, 4, 7, 9), (6, 2, 3, 2), {"stride": 2, "padding": (1, 0), "groups": 2}),
     "any": ((1, 2, 9, 7), (3, 2, 4, 4), {"stride": 2, "dilation": (2, 1)}),
 }
+
+
+@pytest.fixture(params=["reference", "fast"])
+def kernels(request):
+    """The test runs on the reference kernels, then on the fast ones."""
+    with minigrad.use_kernels(request.param):
+        yield request.param
 
 
 def _fns(kwargs: dict):
@@ -50,21 +65,22 @@ def _assert_dispatch(kind: str, arrays, kwargs) -> None:
         return
     x, weight = (minigrad.tensor(a, dtype="float64", requires_grad=True) for a in arrays[:2])
     out = conv2d(x, weight, **kwargs)
-    assert out.grad_fn.function is KERNELS[kind]
+    assert out.grad_fn.function in KERNELS[minigrad.get_kernels()][kind]
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kwargs, expected", [
-    ((1, 4, 5, 5), (8, 4, 1, 1), {}, PointwiseConv2d),
-    ((1, 4, 5, 5), (8, 4, 1, 1), {"stride": 2}, GeneralConv2d),
-    ((1, 4, 5, 5), (8, 4, 1, 1), {"padding": 1}, GeneralConv2d),
-    ((1, 4, 5, 5), (8, 2, 1, 1), {"groups": 2}, GeneralConv2d),
-    ((1, 4, 5, 5), (4, 1, 1, 1), {"groups": 4}, DepthwiseConv2d),
-    ((1, 4, 5, 5), (8, 1, 3, 3), {"groups": 4, "stride": 2}, DepthwiseConv2d),
-    ((1, 4, 5, 5), (8, 4, 3, 3), {"padding": "same"}, GeneralConv2d),
+    ((1, 4, 5, 5), (8, 4, 1, 1), {}, "pointwise"),
+    ((1, 4, 5, 5), (8, 4, 1, 1), {"stride": 2}, "general"),
+    ((1, 4, 5, 5), (8, 4, 1, 1), {"padding": 1}, "general"),
+    ((1, 4, 5, 5), (8, 2, 1, 1), {"groups": 2}, "general"),
+    ((1, 4, 5, 5), (4, 1, 1, 1), {"groups": 4}, "depthwise"),
+    ((1, 4, 5, 5), (8, 1, 3, 3), {"groups": 4, "stride": 2}, "depthwise"),
+    ((1, 4, 5, 5), (8, 4, 3, 3), {"padding": "same"}, "general"),
 ])
-def test_select_kernel_picks_pointwise_depthwise_or_general(x_shape, w_shape, kwargs, expected):
+def test_conv2d_picks_pointwise_depthwise_or_general_in_either_mode(kernels, x_shape, w_shape,
+                                                                   kwargs, expected):
     x, w = minigrad.zeros(*x_shape), minigrad.zeros(*w_shape, requires_grad=True)
-    assert conv2d(x, w, **kwargs).grad_fn.function is expected
+    assert conv2d(x, w, **kwargs).grad_fn.function in KERNELS[kernels][expected]
 
 
 @pytest.mark.parametrize("w_shape, kwargs", [
@@ -72,7 +88,7 @@ def test_select_kernel_picks_pointwise_depthwise_or_general(x_shape, w_shape, kw
     ((5, 3, 1, 1), {}),
     ((4, 3, 3, 3), {"padding": "same"}),
 ])
-def test_conv2d_of_an_unbatched_input_matches_torch(w_shape, kwargs):
+def test_conv2d_of_an_unbatched_input_matches_torch(kernels, w_shape, kwargs):
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((3, 7, 7)), rng.standard_normal(w_shape)]
     check_backward_matches_torch(*_fns(kwargs), arrays)
@@ -80,7 +96,7 @@ def test_conv2d_of_an_unbatched_input_matches_torch(w_shape, kwargs):
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
-def test_conv2d_forward_matches_torch(kind):
+def test_conv2d_forward_matches_torch(kernels, kind):
     @given(case=conv_cases(kind))
     @example(case=_arrays(*ODD_STRIDE_2[kind]))
     def check(case):
@@ -92,7 +108,7 @@ def test_conv2d_forward_matches_torch(kind):
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
-def test_conv2d_backward_matches_torch(kind):
+def test_conv2d_backward_matches_torch(kernels, kind):
     @given(case=conv_cases(kind))
     @example(case=_arrays(*ODD_STRIDE_2[kind]))
     def check(case):
@@ -104,7 +120,7 @@ def test_conv2d_backward_matches_torch(kind):
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "general", "any"])
-def test_conv2d_stride_2_on_odd_sizes_matches_torch(kind):
+def test_conv2d_stride_2_on_odd_sizes_matches_torch(kernels, kind):
     @given(case=conv_cases(kind, stride2_odd=True))
     def check(case):
         arrays, kwargs = case
@@ -117,7 +133,7 @@ def test_conv2d_stride_2_on_odd_sizes_matches_torch(kind):
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
-def test_conv2d_backward_matches_finite_differences_along_random_directions(kind):
+def test_conv2d_backward_matches_finite_differences_along_random_directions(kernels, kind):
     @given(case=conv_cases(kind))
     def check(case):
         arrays, kwargs = case
@@ -127,7 +143,7 @@ def test_conv2d_backward_matches_finite_differences_along_random_directions(kind
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general", "any"])
-def test_conv2d_backward_matches_finite_differences_elementwise(kind):
+def test_conv2d_backward_matches_finite_differences_elementwise(kernels, kind):
     arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
     check_finite_differences(_fns(kwargs)[0], arrays)
 
@@ -138,14 +154,14 @@ def test_conv2d_backward_matches_finite_differences_elementwise(kind):
     ((1, 2, 6, 5), (2, 1, 2, 3), {"padding": "same", "groups": 2, "dilation": (3, 1)}),
     ((2, 3, 5, 4), (3, 3, 5, 4), {"padding": "valid"}),
 ])
-def test_conv2d_same_and_valid_padding_match_torch(x_shape, w_shape, kwargs):
+def test_conv2d_same_and_valid_padding_match_torch(kernels, x_shape, w_shape, kwargs):
     arrays, kwargs = _arrays(x_shape, w_shape, kwargs)
     check_forward_matches_torch(*_fns(kwargs), arrays)
     check_backward_matches_torch(*_fns(kwargs), arrays)
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
-def test_conv2d_keeps_float32(kind):
+def test_conv2d_keeps_float32(kernels, kind):
     arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
     tensors = [minigrad.tensor(a, dtype="float32", requires_grad=True) for a in arrays]
     out = conv2d(*tensors, **kwargs)
@@ -158,7 +174,7 @@ def test_conv2d_keeps_float32(kind):
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
 @pytest.mark.parametrize("wanted", [0, 1, 2])
-def test_conv2d_gradient_of_one_input_alone_matches_torch(kind, wanted):
+def test_conv2d_gradient_of_one_input_alone_matches_torch(kernels, kind, wanted):
     arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
     tensors = [minigrad.tensor(a, dtype="float64", requires_grad=i == wanted)
                for i, a in enumerate(arrays)]
@@ -172,7 +188,7 @@ def test_conv2d_gradient_of_one_input_alone_matches_torch(kind, wanted):
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
-def test_conv2d_of_a_non_contiguous_input_matches_torch(kind):
+def test_conv2d_of_a_non_contiguous_input_matches_torch(kernels, kind):
     arrays, kwargs = _arrays(*ODD_STRIDE_2[kind])
     # (N, C, H, W) stored as (N, W, H, C) and viewed back: same values, other strides
     arrays[0] = np.ascontiguousarray(arrays[0].transpose(0, 3, 2, 1)).transpose(0, 3, 2, 1)
@@ -225,14 +241,23 @@ def test_conv2d_rejects_mixed_dtypes_and_arrays():
         conv2d(x, np.zeros((2, 2, 3, 3)))
 
 
-def test_select_kernel_is_driven_by_shapes_alone():
-    assert select_kernel((2, 8, 4, 4), (8, 1, 3, 3), (1, 1), (1, 1, 1, 1), 8) is DepthwiseConv2d
-    assert select_kernel((2, 8, 4, 4), (16, 8, 1, 1), (1, 1), (0, 0, 0, 0), 1) is PointwiseConv2d
-    assert select_kernel((2, 8, 4, 4), (16, 4, 3, 3), (1, 1), (1, 1, 1, 1), 2) is GeneralConv2d
+@pytest.mark.parametrize("mode", ["reference", "fast"])
+def test_select_kernel_is_driven_by_shapes_and_the_mode_alone(mode):
+    one, pad1, pad0 = (1, 1), (1, 1, 1, 1), (0, 0, 0, 0)
+    depthwise, pointwise, general = (KERNELS[mode][k][0] for k in
+                                     ("depthwise", "pointwise", "general"))
+    if mode == "fast":  # 4×4 outputs take the channels-last kernel, 9×9 the phase planes
+        assert select_kernel((2, 8, 4, 4), (8, 1, 3, 3), one, pad1, one, 8, mode) is \
+            conv_depthwise_small.DepthwiseConv2d
+    assert select_kernel((2, 8, 9, 9), (8, 1, 3, 3), one, pad1, one, 8, mode) is depthwise
+    assert select_kernel((2, 8, 4, 4), (16, 8, 1, 1), one, pad0, one, 1, mode) is pointwise
+    assert select_kernel((2, 8, 4, 4), (16, 4, 3, 3), one, pad1, one, 2, mode) is general
+    with minigrad.use_kernels(mode):
+        assert select_kernel((2, 8, 4, 4), (16, 8, 1, 1), one, pad0, one, 1) is pointwise
 
 
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise", "general"])
-def test_conv2d_of_an_empty_batch_has_torch_shapes_and_zero_weight_gradient(kind):
+def test_conv2d_of_an_empty_batch_has_torch_shapes_and_zero_weight_gradient(kernels, kind):
     x_shape, w_shape, kwargs = ODD_STRIDE_2[kind]
     arrays, kwargs = _arrays((0, *x_shape[1:]), w_shape, kwargs)
     x, w, b = (minigrad.tensor(a, dtype="float64", requires_grad=True) for a in arrays)

@@ -1,8 +1,9 @@
-"""Depthwise convolution on small planes (MobileNet's last stages: 8×8 and 4×4 outputs).
+"""Fast depthwise convolution on small planes (MobileNet's last stages: 8×8 and 4×4 outputs).
 
-The phase-plane kernel of conv_depthwise computes every tap on the padded plane, so on a 4×4
-output with a 5×5 kernel three quarters of its work is thrown away. Here the activations are
-channels-last (NHWC) instead, and the taps are a strided view `patches[n, i, j, u, v, c] =
+What it does differently from `minigrad.reference.conv.DepthwiseConv2d`, and why: the
+phase-plane kernel (conv_depthwise) computes every tap on the padded plane, so on a 4×4 output
+with a 5×5 kernel most of its work is thrown away. Here the activations are channels-last
+(NHWC) instead, and the taps are a strided view `patches[n, i, j, u, v, c] =
 xp[n, i·s + u·d, j·s + v·d, c]` (no copy): one `einsum` then does every multiply-add in a
 single pass with channels as the contiguous inner loop, and nothing is wasted.
 
@@ -15,22 +16,22 @@ d·(K − 1) − p on each side, with the kernel flipped (`small_input_grad_by_g
 > 1 that g would have to be spread out by the stride, mostly zeros, so dxp is built tap by tap
 instead: each tap's pixels are one strided view of the padded NHWC array, so a tap is one
 multiply and one add over (N, OH, OW, C) with channels the contiguous inner loop; no work
-lands outside the pixels the forward read.
+lands outside the pixels the forward read. Batch chunks run over the threads.
 See docs/derivations.md#depthwise-convolution.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from minigrad.autograd import Context
-from minigrad.fast.threads import for_each_chunk
+from minigrad.autograd import Context, Function
+from minigrad.fast.conv_depthwise import repeat_channels, sum_channel_copies
+from minigrad.fast.threads import for_each_chunk, sum_in_batch_order
+from minigrad.reference.conv import output_size
 
-# outputs of at most this many pixels per plane take this kernel (measured 2.5–5× faster
-# than the phase planes at 8×8 and 4×4; slower from 16×16 on)
+# outputs of at most this many pixels per plane take this kernel; from 16×16 on the phase
+# planes are faster (benchmarks/README.md, "Fast conv kernels")
 MAX_SMALL_PLANE = 64
 
 
@@ -38,29 +39,48 @@ def uses_small_planes(out_hw: tuple[int, int]) -> bool:
     return out_hw[0] * out_hw[1] <= MAX_SMALL_PLANE
 
 
-def small_conv_forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                       plan: Any, padding: tuple[int, int, int, int],
-                       dilation: tuple[int, int]) -> np.ndarray:
-    """DepthwiseConv2d's forward on small planes (x already has C_out channels).
-
-    Saved: the padded NHWC input and the weights as (KH, KW, C).
+class DepthwiseConv2d(Function):
+    """Depthwise convolution (any channel multiplier m = C_out / C_in) on small planes,
+    channels last (module docstring). Computes what `minigrad.reference.conv.DepthwiseConv2d`
+    computes; for m > 1 the input channels are repeated m times first and dx sums the copies
+    back. Saved: the padded NHWC input (C_out channels) and w as (KH, KW, C_out).
     """
-    c, _, kh, kw = w.shape
-    xp = pad_channels_last(x, padding)
-    # (C, 1, KH, KW) -> (KH, KW, C): one row of channel weights per tap
-    w_uvc = np.ascontiguousarray(w.reshape(c, kh, kw).transpose(1, 2, 0))
-    ctx.save_for_backward(xp, w_uvc)
-    ctx.geometry = (plan.stride, padding, dilation)
-    return small_forward(xp, w_uvc, b, plan.out_hw, plan.stride, dilation)
+
+    @staticmethod
+    def forward(ctx: Context, x, w, b, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+        c, _, kh, kw = w.shape
+        out_hw = output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
+        ctx.in_shape = x.shape
+        xp = pad_channels_last(repeat_channels(x, c), padding)
+        # (C, 1, KH, KW) -> (KH, KW, C): one row of channel weights per tap
+        w_uvc = np.ascontiguousarray(w.reshape(c, kh, kw).transpose(1, 2, 0))
+        ctx.save_for_backward(xp, w_uvc)
+        ctx.geometry = (stride, padding, dilation)
+        return small_forward(xp, w_uvc, b, out_hw, stride, dilation)
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        _, c_in, h, width = ctx.in_shape
+        dx_rep, dw_uvc = small_conv_backward(ctx, g, (h, width))
+        dx = dw = db = None
+        if dx_rep is not None:
+            dx = sum_channel_copies(dx_rep, c_in)
+        if dw_uvc is not None:
+            kh, kw, c_out = dw_uvc.shape
+            # (KH, KW, C) -> (C, 1, KH, KW)
+            dw = dw_uvc.transpose(2, 0, 1).reshape(c_out, 1, kh, kw)
+        if ctx.needs_input_grad[2]:
+            db = g.sum(axis=(0, 2, 3))
+        return dx, dw, db
 
 
-def small_conv_backward(ctx: Context, g: np.ndarray, in_hw: tuple[int, int],
-                        w_shape: tuple[int, ...]) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(dx with C_out channels, dw) of `small_conv_forward`; None where not needed."""
+def small_conv_backward(ctx: Context, g: np.ndarray, in_hw: tuple[int, int]
+                        ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dx with C_out channels, dw as (KH, KW, C_out)) of the forward; None where not needed."""
     xp, w_uvc = ctx.saved_tensors
     stride, padding, dilation = ctx.geometry
     border = gather_padding(w_uvc.shape[:2], stride, padding, dilation)
-    dx = dw = None
+    dx = dw_uvc = None
     if ctx.needs_input_grad[0] and border is not None:
         gp = pad_channels_last(g, border)
         top, left = border[0], border[2]
@@ -72,8 +92,7 @@ def small_conv_backward(ctx: Context, g: np.ndarray, in_hw: tuple[int, int],
             dx = small_input_grad(g_nhwc, w_uvc, in_hw, padding, stride, dilation)
     if ctx.needs_input_grad[1]:
         dw_uvc = small_weight_grad(g_nhwc, xp, w_uvc.shape[:2], stride, dilation)
-        dw = dw_uvc.transpose(2, 0, 1).reshape(w_shape)  # (KH, KW, C) -> (C, 1, KH, KW)
-    return dx, dw
+    return dx, dw_uvc
 
 
 def _patches(a: np.ndarray, out_hw: tuple[int, int], kernel: tuple[int, int],
@@ -145,9 +164,7 @@ def small_weight_grad(g_nhwc: np.ndarray, xp: np.ndarray, kernel: tuple[int, int
         sums[rows.start] = np.einsum("nijuvc,nijc->uvc", patches[rows], g_nhwc[rows])
 
     for_each_chunk(chunk, g_nhwc.shape[0], xp.strides[0] + g_nhwc.strides[0])  # per sample
-    if not sums:  # an empty batch
-        return np.zeros((*kernel, g_nhwc.shape[3]), dtype=g_nhwc.dtype)
-    return sum(sums[start] for start in sorted(sums))
+    return sum_in_batch_order(sums, (*kernel, g_nhwc.shape[3]), g_nhwc.dtype)
 
 
 def gather_padding(kernel: tuple[int, int], stride: tuple[int, int],
@@ -175,7 +192,7 @@ def small_input_grad_by_gather(gp: np.ndarray, w_uvc: np.ndarray, in_hw: tuple[i
                     = Σ_{u,v} gp[n, y + u·d, x + v·d, c] · w[KH−1−u, KW−1−v, c]
 
     which is the forward on gp with the kernel flipped: one einsum pass instead of a multiply
-    and a strided add per tap (measured 1.6–2.7× faster on MobileNet's 8×8 and 4×4 planes).
+    and a strided add per tap.
     """
     return small_forward(gp, w_uvc[::-1, ::-1], None, in_hw, (1, 1), dilation)
 

@@ -1,8 +1,10 @@
-"""General 2-D convolution (any groups, stride, padding, dilation) by im2col / col2im.
+"""Fast general 2-D convolution (any groups, stride, padding, dilation) by im2col / col2im.
 
-im2col copies, for every kernel tap, the padded-input pixels that tap meets into one column
-buffer, so that each group's convolution becomes one matrix product; col2im is its adjoint,
-adding each tap's columns back onto the pixels they came from.
+What it does differently from `minigrad.reference.conv.GeneralConv2d`, and why: instead of
+one small matrix product per kernel tap, im2col copies, for every tap, the padded-input pixels
+that tap meets into one column buffer, so that each group's convolution is ONE matrix product
+over all taps at once (larger products run faster in BLAS); col2im is its adjoint, adding each
+tap's columns back onto the pixels they came from.
 """
 
 from __future__ import annotations
@@ -10,22 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.autograd import Context, Function
-
-
-def tap_slices(u: int, v: int, out_hw: tuple[int, int], stride: tuple[int, int],
-               dilation: tuple[int, int]) -> tuple[slice, slice]:
-    """Rows and columns of the padded input that kernel tap (u, v) meets, one per output pixel."""
-    (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
-    return (slice(u * dh, u * dh + sh * (oh - 1) + 1, sh),
-            slice(v * dw, v * dw + sw * (ow - 1) + 1, sw))
-
-
-def output_size(in_hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
-                padding: tuple[int, int, int, int], dilation: tuple[int, int]) -> tuple[int, int]:
-    """(OH, OW) = ⌊(H + pads − d·(K − 1) − 1) / s⌋ + 1 per axis (padding: T, B, L, R)."""
-    pads = (padding[0] + padding[1], padding[2] + padding[3])
-    return tuple((n + p - d * (k - 1) - 1) // s + 1
-                 for n, p, k, s, d in zip(in_hw, pads, kernel, stride, dilation))
+from minigrad.reference.conv import output_size, tap_slices
 
 
 def pad_nchw(x: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
@@ -64,7 +51,8 @@ def col2im(dcols: np.ndarray, padded_hw: tuple[int, int], stride: tuple[int, int
 
 
 class GeneralConv2d(Function):
-    """Grouped 2-D convolution through im2col: one batched matrix product per pass.
+    """Grouped 2-D convolution through im2col (module docstring): one batched matrix product
+    per pass.
 
     With G groups, Cg = C_in/G input and Og = C_out/G output channels per group, and
     cols = im2col(x zero-padded) seen as (N, G, Cg·KH·KW, OH·OW), Wg = w as (G, Og, Cg·KH·KW):

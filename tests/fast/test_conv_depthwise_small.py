@@ -10,8 +10,8 @@ import torch.nn.functional as TF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.ops import conv_depthwise_small as small
-from minigrad.ops.conv import conv2d
+from minigrad.fast import conv_depthwise_small as small
+from minigrad.nn.functional import conv2d
 from tests.helpers import (
     check_backward_matches_torch,
     check_finite_differences,

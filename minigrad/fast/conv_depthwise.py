@@ -1,39 +1,38 @@
-"""Depthwise convolution (groups == C_in): one multiply-add per kernel tap, no im2col buffer.
+"""Fast depthwise convolution on phase planes (outputs larger than 8×8 pixels).
 
-Layout: every (sample, channel) image is an independent plane. Zero-padded and with its rows
-flattened, a plane turns each kernel tap into one contiguous slice: at stride 1, output
-position l = i·Wp + j (computed on the padded width Wp; the extra columns are dropped) reads
-tap (u, v) at flat l + u·d·Wp + v·d. The N planes of one channel are laid end to end, so a
-tap is ONE contiguous run per channel times one scalar weight: NumPy's fastest loop (2–3×
-faster than per-plane rows), and it never transposes activations. Outputs that straddle two
-planes are garbage and dropped, like the extra columns. Stride s > 1 is reduced to stride 1
-by splitting each padded plane into its s×s phases xp[a::s, b::s] (polyphase): tap (u, v)
-reads phase ((u·d) mod s, (v·d) mod s) at offset (⌊u·d/s⌋, ⌊v·d/s⌋).
+What it does differently from `minigrad.reference.conv.DepthwiseConv2d`, and why:
 
-Cache tiling: channels are processed a tile at a time (about TILE_BYTES of buffers), so a
-tile's input, accumulator and product stay in cache across all KH·KW taps; streaming whole arrays
-through memory once per tap measured 2× slower. The tiles are independent, so with
-`minigrad.set_num_threads(n)` each thread takes a run of them; they are of equal size, as
-many as give every thread the same number of channels (at batch 16 a layer of 72 channels
-was 67 + 5 channels, one thread doing nearly all of it). This layout also measured
-faster than a channels-last (NHWC) kernel, which pays for transposes of every activation.
+- Layout: every (sample, channel) image is an independent plane. Zero-padded and with its
+  rows flattened, a plane turns each kernel tap into one contiguous slice: at stride 1,
+  output position l = i·Wp + j (computed on the padded width Wp; the extra columns are
+  dropped) reads tap (u, v) at flat l + u·d·Wp + v·d. The N planes of one channel are laid end
+  to end, so a tap is ONE contiguous run per channel times one scalar weight, NumPy's fastest
+  loop, and activations are never transposed. Outputs that straddle two planes are garbage
+  and dropped, like the extra columns.
+- Phase planes: stride s > 1 is reduced to stride 1 by splitting each padded plane into its
+  s×s phases xp[a::s, b::s] (polyphase): tap (u, v) reads phase ((u·d) mod s, (v·d) mod s)
+  at offset (⌊u·d/s⌋, ⌊v·d/s⌋).
+- Cache tiles and threads: channels are processed a tile at a time (about TILE_BYTES of
+  buffers), so a tile's input, accumulator and product stay in cache across all KH·KW taps.
+  The tiles are independent, so with `minigrad.set_num_threads(n)` each thread takes a run of
+  them, tiles of equal size, as many as give every thread the same number of channels.
+
+Measurements behind these choices: benchmarks/README.md, "Fast conv kernels".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from minigrad.autograd import Context, Function
-from minigrad.ops import conv_depthwise_small as small
-from minigrad.ops.conv_general import output_size
 from minigrad.fast.threads import for_each_run, runs_in_parallel, split_for_threads
+from minigrad.reference.conv import output_size
 
-# 4 MiB: more than a core's L2 (1 MiB here), so a tile's taps run from L3, but fewer calls per
-# byte than smaller tiles; against 2 MiB, bench_ops' depthwise shapes measured 5–10% faster
-# forward+backward on 1 thread and up to 20% on 2, and 6 and 8 MiB no better than 4
+# more than a core's L2, so a tile's taps run from L3, but fewer calls per byte than smaller
+# tiles (chosen by measurement: benchmarks/README.md, "Fast conv kernels")
 TILE_BYTES = 4 * 1024 * 1024
 
 
@@ -176,46 +175,67 @@ def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, pl
                        dw_taps: np.ndarray | None, dx: np.ndarray | None) -> None:
     """Fill dw_taps (K, C) and dx (N, C, H, W) from g (N, C, OH, OW), tile by tile; the tiles
     are shared out over the threads."""
-    (oh, ow), (hph, wph), n = plan.out_hw, plan.phase_hw, g.shape[0]
-    span = n * plan.plane_len
+    span = g.shape[0] * plan.plane_len
     tile, tiles = _tiles(g.shape[1], 2 * (phases[0].size + span) * phases.itemsize,
                          phases.nbytes)
-    g_c = g.transpose(1, 0, 2, 3)  # (N, C, OH, OW) -> (C, N, OH, OW), a view
-
     threaded = runs_in_parallel(len(tiles), phases.nbytes)
-    channel_dots = _channel_dots_releasing_gil if threaded else _channel_dots
-    writers = _phase_writers(plan)
-    # the writing taps first: they set their phase's first span, the others add to it
-    order = [*writers.values(), *(k for k in range(len(plan.taps)) if k not in writers.values())]
+    step = _BackwardTiles(g.transpose(1, 0, 2, 3),  # (N, C, OH, OW) -> (C, N, OH, OW), a view
+                          phases, w_taps, plan, dw_taps, dx,
+                          _channel_dots_releasing_gil if threaded else _channel_dots)
 
     def run(my_tiles: list[slice]) -> None:
         # the dropped outputs get gradient 0, so they add nothing to dw or dx
         g_wide = np.zeros((tile, span), dtype=g.dtype)
-        product = np.empty_like(g_wide)
-        dphases = np.empty((tile, *phases.shape[1:]), dtype=phases.dtype)
+        scratch = (g_wide, np.empty_like(g_wide),
+                   np.empty((tile, *phases.shape[1:]), dtype=phases.dtype))
         for t in my_tiles:
-            c = t.stop - t.start
-            # (c, N*Hph*Wph) -> (c, N, Hph, Wph)
-            g_wide[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow] = g_c[t]
-            if dx is not None:
-                for s in range(dphases.shape[1]):
-                    dphases[:c, s, span if s in writers else 0:] = 0
-            for k in order:
-                s, offset = plan.taps[k]
-                tap = phases[t, s, offset:offset + span]
-                if dw_taps is not None:
-                    channel_dots(tap, g_wide[:c], dw_taps[k, t])
-                if dx is None:
-                    continue
-                if writers.get(s) == k:
-                    np.multiply(g_wide[:c], w_taps[k, t, None], out=dphases[:c, s, :span])
-                else:
-                    np.multiply(g_wide[:c], w_taps[k, t, None], out=product[:c])
-                    dphases[:c, s, offset:offset + span] += product[:c]
-            if dx is not None:
-                merge_phases(dphases[:c], plan, dx[:, t])
+            step.tile(t, *scratch)
 
     for_each_run(run, tiles, phases.nbytes)
+
+
+@dataclass
+class _BackwardTiles:
+    """What every tile of one depthwise backward reads and writes; `tile` runs one tile."""
+
+    g_c: np.ndarray
+    phases: np.ndarray
+    w_taps: np.ndarray
+    plan: PlanePlan
+    dw_taps: np.ndarray | None
+    dx: np.ndarray | None
+    channel_dots: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+    def __post_init__(self) -> None:
+        self.writers = _phase_writers(self.plan)
+        # the writing taps first: they set their phase's first span, the others add to it
+        self.order = [*self.writers.values(),
+                      *(k for k in range(len(self.plan.taps)) if k not in self.writers.values())]
+
+    def tile(self, t: slice, g_wide: np.ndarray, product: np.ndarray,
+             dphases: np.ndarray) -> None:
+        """dw_taps[:, t] and dx[:, t] of the channels t, in the scratch buffers given."""
+        c, n, span = t.stop - t.start, self.g_c.shape[1], g_wide.shape[1]
+        (oh, ow), (hph, wph) = self.plan.out_hw, self.plan.phase_hw
+        # (c, N*Hph*Wph) -> (c, N, Hph, Wph)
+        g_wide[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow] = self.g_c[t]
+        if self.dx is not None:
+            for s in range(dphases.shape[1]):
+                dphases[:c, s, span if s in self.writers else 0:] = 0
+        for k in self.order:
+            s, offset = self.plan.taps[k]
+            if self.dw_taps is not None:
+                self.channel_dots(self.phases[t, s, offset:offset + span], g_wide[:c],
+                                  self.dw_taps[k, t])
+            if self.dx is None:
+                continue
+            if self.writers.get(s) == k:
+                np.multiply(g_wide[:c], self.w_taps[k, t, None], out=dphases[:c, s, :span])
+            else:
+                np.multiply(g_wide[:c], self.w_taps[k, t, None], out=product[:c])
+                dphases[:c, s, offset:offset + span] += product[:c]
+        if self.dx is not None:
+            merge_phases(dphases[:c], self.plan, self.dx[:, t])
 
 
 def _channel_dots(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -228,8 +248,8 @@ def _channel_dots(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 
 def _channel_dots_releasing_gil(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """As _channel_dots, with einsum, which releases the GIL: 1.4× slower on one thread, but
-    the other threads run on meanwhile (the backward on two threads 15–18% faster)."""
+    """As _channel_dots, with einsum, which releases the GIL: slower on one thread, but the
+    other threads run on meanwhile."""
     np.einsum("cl,cl->c", a, b, out=out)
 
 
@@ -244,24 +264,30 @@ def _phase_writers(plan: PlanePlan) -> dict[int, int]:
     return writers
 
 
+def repeat_channels(x: np.ndarray, c_out: int) -> np.ndarray:
+    """x (N, C_in, H, W) with each channel repeated m = C_out / C_in times, so that output
+    channel o meets its own copy of input channel ⌊o / m⌋ (x itself when m = 1)."""
+    c_in = x.shape[1]
+    return x if c_out == c_in else np.repeat(x, c_out // c_in, axis=1)
+
+
+def sum_channel_copies(dx_rep: np.ndarray, c_in: int) -> np.ndarray:
+    """The adjoint of `repeat_channels`: (N, C_in·m, H, W) -> (N, C_in, H, W), adding up the m
+    copies of each channel."""
+    n, c_out, h, w = dx_rep.shape
+    if c_out == c_in:
+        return dx_rep
+    return dx_rep.reshape(n, c_in, c_out // c_in, h, w).sum(axis=2)
+
+
 class DepthwiseConv2d(Function):
-    """Depthwise convolution with any channel multiplier m = C_out / C_in.
+    """Depthwise convolution (any channel multiplier m = C_out / C_in) on phase planes.
 
-    Output channel o reads input channel c = ⌊o / m⌋ only; with xp the zero-padded input,
-    stride s and dilation d:
-
-        forward:  y[n,o,i,j]  = b[o] + Σ_{u,v} w[o,0,u,v] · xp[n,c,i·s+u·d, j·s+v·d]
-        backward: dw[o,0,u,v] = Σ_{n,i,j} g[n,o,i,j] · xp[n,c,i·s+u·d, j·s+v·d]
-                  dxp[n,c,i·s+u·d, j·s+v·d] += Σ_{o of c} g[n,o,i,j] · w[o,0,u,v]
-                  dx = dxp with the padding cropped;  db[o] = Σ_{n,i,j} g[n,o,i,j]
-
-    Each sum over (u, v) is a loop over the KH·KW taps of whole-plane multiply-adds (see the
-    module docstring for the flat phase-plane layout). For m > 1 the input channels are
-    repeated m times first, so that output channel o meets its own copy; dx then sums the m
-    copies back. Outputs of at most `MAX_SMALL_PLANE` pixels (8×8) go to the channels-last
-    kernel of conv_depthwise_small instead, which spends nothing on the padding ring that the
-    phase planes carry. Saved: the phase planes of xp, w (small planes: xp as NHWC, w).
-    See docs/derivations.md#depthwise-convolution.
+    Computes what `minigrad.reference.conv.DepthwiseConv2d` computes; the sums over taps run
+    as whole-plane multiply-adds on the flat phase planes of the module docstring, a tile of
+    channels at a time. For m > 1 the input channels are repeated m times first, so that
+    output channel o meets its own copy; dx then sums the m copies back. Saved: the phase
+    planes of xp, w as (KH·KW, C_out). See docs/derivations.md#depthwise-convolution.
     """
 
     @staticmethod
@@ -269,12 +295,8 @@ class DepthwiseConv2d(Function):
         n, c_in, h, width = x.shape
         c_out, _, kh, kw = w.shape
         plan = plan_planes((h, width), (kh, kw), stride, padding, dilation)
-        if c_out != c_in:
-            x = np.repeat(x, c_out // c_in, axis=1)  # channel c -> c·m, ..., c·m + m − 1
+        x = repeat_channels(x, c_out)  # channel c -> c·m, ..., c·m + m − 1
         ctx.shapes = (plan, (n, c_in, h, width), w.shape)
-        ctx.small_planes = small.uses_small_planes(plan.out_hw)
-        if ctx.small_planes:
-            return small.small_conv_forward(ctx, x, w, b, plan, padding, dilation)
         phases = np.empty((c_out, stride[0] * stride[1], n * plan.plane_len + plan.tail),
                           dtype=x.dtype)
         # (C_out, 1, KH, KW) -> (KH*KW, C_out): one row of channel weights per tap
@@ -286,33 +308,20 @@ class DepthwiseConv2d(Function):
 
     @staticmethod
     def backward(ctx: Context, g):
+        phases, w_taps = ctx.saved_tensors
         plan, (n, c_in, h, width), w_shape = ctx.shapes
-        c_out = w_shape[0]
-        dx = db = None
-        if ctx.small_planes:
-            dx_rep, dw = small.small_conv_backward(ctx, g, (h, width), w_shape)
-        else:
-            dx_rep, dw = _planes_backward(ctx, g)
+        c_out, _, kh, kw = w_shape
+        dx_rep = dw_taps = dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dx_rep = np.empty((n, c_out, h, width), dtype=g.dtype)
+        if ctx.needs_input_grad[1]:
+            dw_taps = np.empty((kh * kw, c_out), dtype=g.dtype)
+        if dx_rep is not None or dw_taps is not None:
+            depthwise_backward(g, phases, w_taps, plan, dw_taps, dx_rep)
         if dx_rep is not None:
-            # (N, C_in*m, H, W) -> (N, C_in, m, H, W): add up the m copies of each channel
-            dx = (dx_rep if c_out == c_in
-                  else dx_rep.reshape(n, c_in, c_out // c_in, h, width).sum(axis=2))
+            dx = sum_channel_copies(dx_rep, c_in)
+        if dw_taps is not None:
+            dw = dw_taps.T.reshape(w_shape)  # (KH*KW, C_out) -> (C_out, 1, KH, KW)
         if ctx.needs_input_grad[2]:
             db = g.sum(axis=(0, 2, 3))
         return dx, dw, db
-
-
-def _planes_backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(dx with C_out channels, dw) from the saved phase planes; None where not needed."""
-    phases, w_taps = ctx.saved_tensors
-    plan, (n, _, h, width), w_shape = ctx.shapes
-    c_out, _, kh, kw = w_shape
-    dx_rep = dw_taps = None
-    if ctx.needs_input_grad[0]:
-        dx_rep = np.empty((n, c_out, h, width), dtype=g.dtype)
-    if ctx.needs_input_grad[1]:
-        dw_taps = np.empty((kh * kw, c_out), dtype=g.dtype)
-    if dx_rep is not None or dw_taps is not None:
-        depthwise_backward(g, phases, w_taps, plan, dw_taps, dx_rep)
-    # (KH*KW, C_out) -> (C_out, 1, KH, KW)
-    return dx_rep, None if dw_taps is None else dw_taps.T.reshape(w_shape)

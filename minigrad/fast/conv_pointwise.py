@@ -1,4 +1,13 @@
-"""Pointwise (1×1, stride 1, no padding, one group) convolution: one matrix product per pass."""
+"""Fast pointwise (1×1, stride 1, no padding, one group) convolution on the thread pool.
+
+What it does differently from `minigrad.reference.conv.PointwiseConv2d`, and why: the
+forward's N per-sample products are shared out over the threads, a batch slice each; the
+backward's two passes (dx and dW) are independent, so they run side by side, a thread each on
+two threads, each on the whole batch (one hand-off, and dW rounds the same on one thread and
+on two); with more threads each pass is also split over the batch. On tiny planes dW is one
+GEMM over N·H·W instead of N products of rank H·W. Measurements: benchmarks/README.md,
+"Fast conv kernels".
+"""
 
 from __future__ import annotations
 
@@ -7,32 +16,25 @@ from functools import partial
 import numpy as np
 
 from minigrad.autograd import Context, Function
-from minigrad.fast.threads import for_each_part, get_num_threads, run_tasks, split_batch
+from minigrad.fast.threads import (
+    for_each_part,
+    get_num_threads,
+    run_tasks,
+    split_batch,
+    sum_in_batch_order,
+)
 
 # below this many pixels per plane, the weight gradient is one GEMM over N*H*W rather than N
-# products of rank H*W: on 4×4 planes the GEMM measured 1.2–3.5× faster here, on 5×5
-# 1.05–2.5×, and from 6×6 on the two were about even
+# products of rank H*W (the two were about even from 6×6 on)
 SMALL_PLANE = 32
 
 
 class PointwiseConv2d(Function):
-    """1×1 convolution: every pixel's channel vector is multiplied by the same matrix.
+    """1×1 convolution, y[n] = W·x[n] + b, its products on the thread pool (module docstring).
 
     With W = w as (C_out, C_in) and x as (N, C_in, H·W), NCHW already has the layout a
-    matrix product wants, so nothing is transposed or copied:
-
-        forward:  y[n] = W · x[n] + b                 (N products (C_out, C_in)·(C_in, H·W))
-        backward: dx[n] = Wᵀ · g[n]
-                  dW    = Σ_n g[n] · x[n]ᵀ            (the sum over N, H, W of g·xᵀ)
-                  db    = Σ_{n,h,w} g
-
-    Threads: the forward's N products are shared out over the threads, a batch slice each.
-    The backward's two passes are independent, so they run side by side: on two threads,
-    one thread computes dx and the other dW, each on the whole batch (one hand-off and
-    whole-batch products, measured 10–30% faster than splitting each pass over the batch);
-    with more threads each pass is also split over the batch. dW is then the same bit for
-    bit on one thread and on two.
-    Saved: x, w.  See docs/derivations.md#pointwise-11-convolution.
+    matrix product wants, so nothing is transposed or copied. Backward: dx[n] = Wᵀ·g[n],
+    dW = Σ_n g[n]·x[n]ᵀ, db = Σ g. Saved: x, w. See docs/derivations.md#pointwise-11-convolution.
     """
 
     @staticmethod
@@ -75,9 +77,7 @@ class PointwiseConv2d(Function):
         dx = None if dx3 is None else dx3.reshape(x.shape)
         dw = None
         if want_dw:
-            # the parts added in batch order, so that the result does not depend on timing
-            dw = (sum(dw_parts[start] for start in sorted(dw_parts)) if dw_parts
-                  else np.zeros((c_out, c_in), dtype=g.dtype)).reshape(w.shape)  # N = 0
+            dw = sum_in_batch_order(dw_parts, (c_out, c_in), g.dtype).reshape(w.shape)
         db = g3.sum(axis=(0, 2)) if ctx.needs_input_grad[2] else None
         return dx, dw, db
 
