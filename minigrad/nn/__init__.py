@@ -22,6 +22,7 @@ from minigrad.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLo
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from minigrad.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout",
@@ -29,4 +30,5 @@ __all__ = [
     "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU", "ReLU6", "Sequential", "Sigmoid",
     "SiLU", "Softmax", "Tanh", "functional", "init", "utils",
 ]
-__all__ += ["BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss"]
+__all__ += ["BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss", "Upsample",
+            "UpsamplingBilinear2d", "UpsamplingNearest2d"]
