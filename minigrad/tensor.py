@@ -264,8 +264,12 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
-    def to(self, dtype: DTypeLike) -> Tensor:
-        return self.type(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """`to(dtype)`, `to("cpu")`, `to("cpu", dtype)`, `to(other_tensor)`, as torch; `copy=True`
+        always copies. Any device but the CPU raises ValueError (minigrad runs on the CPU)."""
+        dtype, copy = _to_arguments("Tensor.to", args, kwargs)
+        out = self if dtype is None else self.type(dtype)
+        return out.clone() if copy and out is self else out
 
     def type(self, dtype: DTypeLike) -> Tensor:
         from minigrad.ops.elementwise import cast
@@ -285,6 +289,41 @@ class Tensor:
         from minigrad.ops.elementwise import clone
 
         return clone(self)
+
+    # ---- device, layout and formatting, for code written for torch
+
+    @property
+    def device(self) -> Device:
+        """Always the CPU: `device(type='cpu')`, which also equals the string "cpu"."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        """This tensor itself (it already is on the CPU), as torch."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        raise ValueError(_no_device("Tensor.cuda", "cuda"))
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Self when its array is C-contiguous, else a contiguous copy in the graph."""
+        return self if self.data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def __format__(self, format_spec: str) -> str:
+        """`f"{loss:.4f}"` formats a 0-d tensor's value; any other tensor takes only an empty
+        format spec (as torch)."""
+        if self.data.ndim == 0:
+            return self.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError(f"format: only a 0-d tensor takes a format spec ({format_spec!r}); "
+                            f"this one has shape {self.shape}, format t.item() or t.tolist()")
+        return str(self)
 
     # ---- arithmetic (minigrad.ops.elementwise)
 
@@ -515,6 +554,79 @@ class Tensor:
         return getitem(self, index)
 
 
+class Device(str):
+    """A device name, as `torch.device`: only `device("cpu")` exists. It equals the string
+    "cpu", and has torch's `type` and `index`."""
+
+    def __new__(cls, type: Any = "cpu", index: int | None = None) -> Device:
+        name = _device_name("device", type)
+        if name is None or index not in (None, 0):
+            raise ValueError(_no_device("device", type if index is None else f"{type}:{index}"))
+        return super().__new__(cls, "cpu")
+
+    @property
+    def type(self) -> str:
+        return "cpu"
+
+    @property
+    def index(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+
+def _device_name(op: str, device: Any) -> str | None:
+    """'cpu' for anything naming the CPU ("cpu", "cpu:0", a torch.device('cpu')), None for
+    another device; TypeError for what is not a device at all."""
+    if not isinstance(device, str) and type(device).__name__ != "device":
+        raise TypeError(f"{op}: expected a device such as 'cpu', got {type(device).__name__}")
+    return "cpu" if str(device) in ("cpu", "cpu:0") else None
+
+
+def _no_device(op: str, device: Any) -> str:
+    return (f"{op}: device {str(device)!r} is not available: minigrad runs on the CPU only, "
+            "so 'cpu' is the only device")
+
+
+def _dtype_or_none(value: Any) -> np.dtype | None:
+    """`value` as a dtype, or None when it is not one (then it may name a device)."""
+    if value is None or type(value).__name__ == "device":
+        return None
+    try:
+        return np.dtype(value)
+    except TypeError:
+        return None
+
+
+def _to_arguments(op: str, args: tuple, kwargs: dict) -> tuple[Any, bool]:
+    """(dtype or None, copy) from torch's `to(...)` forms: dtype, device, (device, dtype),
+    a tensor (its dtype), with keywords dtype=, device=, copy=, non_blocking=."""
+    unknown = set(kwargs) - {"dtype", "device", "copy", "non_blocking", "memory_format"}
+    if unknown:
+        raise TypeError(f"{op}: unexpected keyword argument(s) {sorted(unknown)}")
+    if len(args) > 2:
+        raise TypeError(f"{op}: expected at most (device, dtype), got {len(args)} arguments")
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif _dtype_or_none(arg) is not None:
+            dtype = _dtype_or_none(arg)
+        elif isinstance(arg, str) or type(arg).__name__ == "device":
+            device = arg
+        else:
+            raise TypeError(f"{op}: {arg!r} is neither a dtype nor a device")
+    if device is not None and _device_name(op, device) is None:
+        raise ValueError(_no_device(op, device))
+    if dtype is not None and _dtype_or_none(dtype) is None:
+        raise TypeError(f"{op}: {dtype!r} is not a dtype")
+    return _dtype_or_none(dtype), bool(kwargs.get("copy", False))
+
+
+CPU = Device("cpu")
+
+
 def _ew():
     from minigrad.ops import elementwise
 
@@ -543,6 +655,17 @@ def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> T
         data = data.data
     array = as_array(data, dtype)
     return Tensor(array.copy() if array is data else array, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory (no copy, dtype kept): writing to one shows in the
+    other, as `torch.from_numpy`."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; the "
+                        "supported kinds are bool, integers and floats")
+    return Tensor._wrap(array)
 
 
 def _creation(array: np.ndarray, dtype: DTypeLike, requires_grad: bool) -> Tensor:

@@ -17,6 +17,7 @@ from minigrad.ops.dropout import dropout
 from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
 from minigrad.ops.loss import binary_cross_entropy_with_logits
 from minigrad.ops.interpolate import interpolate
+from minigrad.ops.encoding import one_hot
 from minigrad.ops.matmul import linear
 from minigrad.ops.norm import batch_norm
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -27,4 +28,4 @@ __all__ = [
     "hardsigmoid", "hardswish", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss",
     "pad", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
 ]
-__all__ += ["binary_cross_entropy_with_logits", "interpolate"]
+__all__ += ["binary_cross_entropy_with_logits", "interpolate", "one_hot"]

@@ -15,9 +15,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import no_grad
-from minigrad.dtypes import DTypeLike, resolve_dtype
 from minigrad.nn.parameter import Parameter
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, _to_arguments
 
 
 class ModuleNameError(KeyError, ValueError):
@@ -265,18 +264,28 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: DTypeLike) -> Module:
-        """Convert floating parameters, their gradients and floating buffers to `dtype` in
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Convert floating parameters, their gradients and floating buffers to a dtype in
         place: the Parameter and buffer objects stay the same, their arrays are replaced.
-        `to("cpu")` is accepted and does nothing, so device-agnostic torch code runs."""
-        if isinstance(dtype, str) and dtype == "cpu":  # the only device there is
+        Takes torch's forms: `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)`.
+        "cpu" is accepted and does nothing, so device-agnostic torch code runs; any other
+        device raises ValueError."""
+        wanted, _ = _to_arguments("Module.to", args, kwargs)
+        if wanted is None:
             return self
-        wanted = resolve_dtype(dtype)
-        if wanted is None or wanted.kind != "f":
-            raise TypeError(f"to: Module.to only accepts floating point dtypes, got {dtype!r}")
+        if wanted.kind != "f":
+            raise TypeError(f"Module.to: only floating point dtypes are accepted, got {wanted}")
         for tensor in [*self.parameters(), *self.buffers()]:
             _convert(tensor, wanted)
         return self
+
+    def cpu(self) -> Module:
+        """Self: every module already is on the CPU, the only device."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        raise ValueError("Module.cuda: minigrad runs on the CPU only, so 'cpu' is the only "
+                         "device; remove the .cuda() call or use .to('cpu')")
 
     def double(self) -> Module:
         return self.to(np.float64)
