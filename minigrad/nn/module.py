@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import no_grad
+from minigrad.nn import hooks
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor, _to_arguments
 
@@ -50,12 +51,42 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        for registry in _HOOK_REGISTRIES:  # hook id -> hook, or -> True for a flag
+            object.__setattr__(self, registry, OrderedDict())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         forward = getattr(self, "forward", None)
         if forward is None:
             raise TypeError(f"{self._get_name()}: module has no forward() method to call")
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return hooks.call_with_hooks(self, forward, args, kwargs)
         return forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, args)` before every forward (`hook(module, args, kwargs)` with
+        `with_kwargs`); a non-None result replaces the positional args (a single value is
+        wrapped in a tuple), or with `with_kwargs` must be `(args, kwargs)`, as torch."""
+        flags = (self._forward_pre_hooks_with_kwargs,) if with_kwargs else ()
+        return hooks.add_hook(self._forward_pre_hooks, hook, prepend, *flags)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, args, output)` after every forward (`hook(module, args, kwargs,
+        output)` with `with_kwargs`); a non-None result replaces the output. `always_call`
+        also calls it (with output None) when forward raises."""
+        flags = ((self._forward_hooks_with_kwargs,) if with_kwargs else ()) + (
+            (self._forward_hooks_always_called,) if always_call else ())
+        return hooks.add_hook(self._forward_hooks, hook, prepend, *flags)
+
+    def register_full_backward_hook(self, hook: Callable,
+                                    prepend: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, grad_input, grad_output)` when the gradients of a call's inputs
+        are computed: tuples with one entry per positional argument / output (None for
+        non-tensors and for what got no gradient). A non-None result (a tuple as long as
+        grad_input) replaces grad_input for the rest of the backward pass."""
+        return hooks.add_hook(self._backward_hooks, hook, prepend)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, (Parameter, Module)):
@@ -355,6 +386,11 @@ class Module:
             return f"{self._get_name()}({extra})"
         body = "\n  ".join(extra_lines + child_lines)
         return f"{self._get_name()}(\n  {body}\n)"
+
+
+_HOOK_REGISTRIES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+                    "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+                    "_backward_hooks")
 
 
 def _join(prefix: str, name: str) -> str:
