@@ -58,9 +58,12 @@ class Module:
         forward = getattr(self, "forward", None)
         if forward is None:
             raise TypeError(f"{self._get_name()}: module has no forward() method to call")
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+        if self._has_hooks():
             return hooks.call_with_hooks(self, forward, args, kwargs)
         return forward(*args, **kwargs)
+
+    def _has_hooks(self) -> bool:
+        return bool(self._forward_pre_hooks or self._forward_hooks or self._backward_hooks)
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> hooks.RemovableHandle:
