@@ -128,10 +128,10 @@ class BackwardHookCall:
         if not self.positions:
             return args
         unpacked = _pack_and_unpack([args[i] for i in self.positions], self.inputs_done)
-        args = list(args)
+        wrapped = list(args)
         for i, x in zip(self.positions, unpacked):
-            args[i] = x
-        return tuple(args)
+            wrapped[i] = x
+        return tuple(wrapped)
 
     def wrap_outputs(self, output: Any) -> Any:
         outputs = list(output) if isinstance(output, (tuple, list)) else [output]

@@ -29,11 +29,11 @@ class Upsample(Module):
                  recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.size = size
-        if isinstance(scale_factor, tuple):
-            self.scale_factor: float | tuple[float, ...] | None = tuple(
-                float(s) for s in scale_factor)
-        else:
-            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.scale_factor: float | tuple[float, ...] | None = None  # floats, as torch
+        if isinstance(scale_factor, Sequence):
+            self.scale_factor = tuple(float(s) for s in scale_factor)
+        elif scale_factor:
+            self.scale_factor = float(scale_factor)
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor

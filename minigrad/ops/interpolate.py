@@ -46,13 +46,13 @@ class AxisPlan:
 
     def forward(self, x: np.ndarray, axis: int) -> np.ndarray:
         x0 = np.take(x, self.i0, axis=axis)
-        if self.lam is None:
+        if self.lam is None or self.i1 is None:
             return x0
         lam = self.lam.reshape((-1,) + (1,) * (x.ndim - axis - 1))
         return x0 * (1 - lam) + np.take(x, self.i1, axis=axis) * lam
 
     def backward(self, g: np.ndarray, axis: int) -> np.ndarray:
-        if self.lam is None:
+        if self.lam is None or self.i1 is None:
             return _sum_runs(g, self.i0, axis, self.size_in)
         lam = self.lam.reshape((-1,) + (1,) * (g.ndim - axis - 1))
         return (_sum_runs(g * (1 - lam), self.i0, axis, self.size_in)

@@ -1,5 +1,6 @@
-"""cross_entropy, nll_loss, mse_loss and binary_cross_entropy_with_logits against torch and finite differences: weights,
-ignore_index, label smoothing, probability targets and every reduction."""
+"""cross_entropy, nll_loss, mse_loss and binary_cross_entropy_with_logits against torch and
+finite differences: weights, pos_weight, ignore_index, label smoothing, probability targets and
+every reduction."""
 
 from __future__ import annotations
 
