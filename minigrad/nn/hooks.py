@@ -20,6 +20,7 @@ as torch.
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -50,18 +51,17 @@ class RemovableHandle:
         self.remove()
 
 
-def add_hook(hooks: dict, hook: Callable, prepend: bool, *flags: dict) -> RemovableHandle:
+def add_hook(op: str, hooks: OrderedDict, hook: Callable, prepend: bool,
+             *flags: dict) -> RemovableHandle:
     """Register `hook` in `hooks` (first when `prepend`), marking it in each `flags` dict."""
     if not callable(hook):
-        raise TypeError(f"register hook: expected a callable, got {type(hook).__name__}")
+        raise TypeError(f"{op}: expected a callable hook, got {type(hook).__name__}")
     handle = RemovableHandle(hooks, *flags)
     hooks[handle.id] = hook
     for flag in flags:
         flag[handle.id] = True
     if prepend:
-        hooks_list = list(hooks.items())
-        hooks.clear()
-        hooks.update([(handle.id, hook)] + hooks_list[:-1])
+        hooks.move_to_end(handle.id, last=False)
     return handle
 
 

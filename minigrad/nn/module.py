@@ -71,7 +71,8 @@ class Module:
         `with_kwargs`); a non-None result replaces the positional args (a single value is
         wrapped in a tuple), or with `with_kwargs` must be `(args, kwargs)`, as torch."""
         flags = (self._forward_pre_hooks_with_kwargs,) if with_kwargs else ()
-        return hooks.add_hook(self._forward_pre_hooks, hook, prepend, *flags)
+        return hooks.add_hook("register_forward_pre_hook", self._forward_pre_hooks, hook, prepend,
+                              *flags)
 
     def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
                               with_kwargs: bool = False,
@@ -81,7 +82,8 @@ class Module:
         also calls it (with output None) when forward raises."""
         flags = ((self._forward_hooks_with_kwargs,) if with_kwargs else ()) + (
             (self._forward_hooks_always_called,) if always_call else ())
-        return hooks.add_hook(self._forward_hooks, hook, prepend, *flags)
+        return hooks.add_hook("register_forward_hook", self._forward_hooks, hook, prepend,
+                              *flags)
 
     def register_full_backward_hook(self, hook: Callable,
                                     prepend: bool = False) -> hooks.RemovableHandle:
@@ -89,7 +91,8 @@ class Module:
         are computed: tuples with one entry per positional argument / output (None for
         non-tensors and for what got no gradient). A non-None result (a tuple as long as
         grad_input) replaces grad_input for the rest of the backward pass."""
-        return hooks.add_hook(self._backward_hooks, hook, prepend)
+        return hooks.add_hook("register_full_backward_hook", self._backward_hooks, hook,
+                              prepend)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, (Parameter, Module)):

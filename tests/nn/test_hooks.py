@@ -185,5 +185,6 @@ def test_no_backward_hook_runs_under_no_grad(rng):
 
 
 def test_register_hook_rejects_a_non_callable():
-    with pytest.raises(TypeError, match="^register hook: expected a callable, got int"):
+    with pytest.raises(TypeError, match="^register_forward_hook: expected a callable hook, "
+                                        "got int"):
         nn.ReLU().register_forward_hook(3)
