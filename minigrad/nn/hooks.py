@@ -1,5 +1,5 @@
-"""Module hooks as torch's: forward pre-hooks, forward hooks and full backward hooks, each
-registered with a `RemovableHandle`.
+"""Module hooks as torch's: forward pre-hooks, forward hooks, full backward pre-hooks and full
+backward hooks, each registered with a `RemovableHandle`.
 
 `Module.__call__` hands over to `call_with_hooks` only when the module has a hook, so a plain
 call costs nothing extra. A full backward hook needs the gradients of all of a call's inputs
@@ -10,7 +10,7 @@ into one give it both:
     one flat array ──Unpack──> y1'..ym'
 
 The outputs go through a pack node too, whose backward receives all output gradients at once
-and keeps them. Every output depends on the packed inputs, so the engine runs the input pack's
+(there the backward pre-hooks may replace them) and keeps them. Every output depends on the packed inputs, so the engine runs the input pack's
 backward after that, once, with the summed gradient of each input: there the hooks see
 (grad_input, grad_output) and may replace grad_input before it flows on. When no input needs
 a gradient (a first layer), the hooks run at the output pack with grad_input = (None, ...),
@@ -70,7 +70,7 @@ def call_with_hooks(module: Any, forward: Callable, args: tuple, kwargs: dict) -
     outputs wrapped for backward hooks."""
     args, kwargs = _run_pre_hooks(module, args, kwargs)
     backward = None
-    if module._backward_hooks and is_grad_enabled():
+    if (module._backward_hooks or module._backward_pre_hooks) and is_grad_enabled():
         backward = BackwardHookCall(module, args)
         args = backward.wrap_inputs(args)
     try:
@@ -125,7 +125,7 @@ class BackwardHookCall:
         self.grad_outputs: tuple[Tensor | None, ...] = ()
 
     def wrap_inputs(self, args: tuple) -> tuple:
-        if not self.positions:
+        if not self.positions or not self.module._backward_hooks:
             return args
         unpacked = _pack_and_unpack([args[i] for i in self.positions], self.inputs_done)
         wrapped = list(args)
@@ -145,16 +145,30 @@ class BackwardHookCall:
             outputs[k] = y
         return type(output)(outputs) if isinstance(output, (tuple, list)) else outputs[0]
 
-    def outputs_done(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        """Backward reached the outputs: keep their gradients; when no input needs one, the
-        hooks run now, with grad_input all None (as torch)."""
+    def outputs_done(self, grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        """Backward reached the outputs: the backward pre-hooks may replace their gradients,
+        which are kept for the backward hooks; when no input needs a gradient, those run now,
+        with grad_input all None (as torch)."""
         grad_output: list[Tensor | None] = [None] * self.n_outputs
         for k, g in zip(self.out_positions, grads):
             grad_output[k] = Tensor._wrap(g)
-        self.grad_outputs = tuple(grad_output)
-        if not self.positions:
+        self.grad_outputs = self.run_pre_hooks(tuple(grad_output))
+        if not self.positions and self.module._backward_hooks:
             self.run_hooks((None,) * self.n_args)
-        return grads
+        return [_array(self.grad_outputs[k]) for k in self.out_positions]
+
+    def run_pre_hooks(self, grad_output: tuple) -> tuple:
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grad_output)
+            if result is None:
+                continue
+            result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+            if len(result) != len(grad_output):
+                raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                   f"grad_output, got {len(result)}, but expected "
+                                   f"{len(grad_output)}")
+            grad_output = result
+        return grad_output
 
     def inputs_done(self, grads: list[np.ndarray]) -> list[np.ndarray | None]:
         """Backward reached the inputs: the hooks see them and may replace them."""

@@ -63,7 +63,8 @@ class Module:
         return forward(*args, **kwargs)
 
     def _has_hooks(self) -> bool:
-        return bool(self._forward_pre_hooks or self._forward_hooks or self._backward_hooks)
+        return bool(self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                    or self._backward_pre_hooks)
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> hooks.RemovableHandle:
@@ -92,6 +93,14 @@ class Module:
         non-tensors and for what got no gradient). A non-None result (a tuple as long as
         grad_input) replaces grad_input for the rest of the backward pass."""
         return hooks.add_hook("register_full_backward_hook", self._backward_hooks, hook,
+                              prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable,
+                                        prepend: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, grad_output)` when the gradients of a call's outputs are known,
+        before they flow into the module; a non-None result (a tuple as long as grad_output)
+        replaces them, as torch."""
+        return hooks.add_hook("register_full_backward_pre_hook", self._backward_pre_hooks, hook,
                               prepend)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -396,7 +405,7 @@ class Module:
 
 _HOOK_REGISTRIES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
                     "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
-                    "_backward_hooks")
+                    "_backward_pre_hooks", "_backward_hooks")
 
 
 def _join(prefix: str, name: str) -> str:

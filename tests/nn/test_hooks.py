@@ -188,3 +188,29 @@ def test_register_hook_rejects_a_non_callable():
     with pytest.raises(TypeError, match="^register_forward_hook: expected a callable hook, "
                                         "got int"):
         nn.ReLU().register_forward_hook(3)
+
+
+@pytest.mark.parametrize("inputs_need_grad", [True, False])
+def test_full_backward_pre_hook_replaces_grad_output_as_torch(rng, inputs_need_grad):
+    ours, theirs = _linear_twins(rng)
+    seen = {}
+    for name, module in (("ours", ours), ("theirs", theirs)):
+        module.register_full_backward_pre_hook(lambda m, go: (go[0] * 10,))
+        module.register_full_backward_hook(lambda m, gi, go, name=name: seen.update({name: go}))
+    x, upstream = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    mx = minigrad.tensor(x, requires_grad=inputs_need_grad)
+    tx = torch.tensor(x, requires_grad=inputs_need_grad)
+    ours(mx).backward(upstream)
+    theirs(tx).backward(torch.tensor(upstream))
+    assert_close(seen["ours"][0], seen["theirs"][0], name="grad_output after the pre-hook")
+    assert_close(ours.weight.grad, theirs.weight.grad, name="weight gradient")
+    if inputs_need_grad:
+        assert_close(mx.grad, tx.grad, name="input gradient")
+
+
+def test_full_backward_pre_hook_returning_the_wrong_count_raises_as_torch(rng):
+    ours, _ = _linear_twins(rng)
+    ours.register_full_backward_pre_hook(lambda m, go: (go[0], go[0]))
+    with pytest.raises(RuntimeError, match="invalid number of grad_output, got 2, but "
+                                           "expected 1"):
+        ours(minigrad.randn(2, 3, dtype="float64")).sum().backward()
