@@ -28,7 +28,7 @@ from minigrad.autograd import Context, Function
 from minigrad.tensor import Tensor
 
 _LINEAR_MODES = {"linear": 3, "bilinear": 4, "trilinear": 5}  # mode -> input ndim
-_MODES = ("nearest", "nearest-exact", *_LINEAR_MODES)
+_MODES = ("nearest", "nearest-exact", *_LINEAR_MODES, "area")
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         scale_factor: multiplier of the spatial size (a float or one per axis); the output
             size is ⌊input size · scale_factor⌋. Give exactly one of size and scale_factor.
         mode: 'nearest', 'nearest-exact', or 'linear' (3-D input), 'bilinear' (4-D),
-            'trilinear' (5-D).
+            'trilinear' (5-D); 'area' (4-D) is `adaptive_avg_pool2d` to the output size.
         align_corners: linear modes only (default False): True maps the corner pixels' centres
             onto each other; False treats pixels as areas, as `scale_factor` suggests.
         recompute_scale_factor: with `scale_factor`, compute the positions from the output size
@@ -159,6 +159,10 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     out_size, scales = _output_size(input.shape[2:], size, scale_factor, spatial)
     if recompute_scale_factor:
         scales = (None,) * spatial
+    if mode == "area":  # torch's area mode is adaptive average pooling
+        from minigrad.ops.pool import adaptive_avg_pool2d
+
+        return adaptive_avg_pool2d(input, out_size)
     if mode in _LINEAR_MODES:
         plans = tuple(linear_plan(i, o, s, bool(align_corners), input.dtype)
                       for i, o, s in zip(input.shape[2:], out_size, scales))
@@ -180,9 +184,10 @@ def _check_input(x: Any, mode: str, align_corners: bool | None, antialias: bool)
     if x.ndim not in (3, 4, 5):
         raise ValueError(f"interpolate: input must be 3-D, 4-D or 5-D (N, C, *spatial), "
                          f"got shape {x.shape}")
-    if mode in _LINEAR_MODES and x.ndim != _LINEAR_MODES[mode]:
+    needs = _LINEAR_MODES.get(mode, 4 if mode == "area" else x.ndim)
+    if x.ndim != needs:
         raise ValueError(f"interpolate: got {x.ndim}-D input, but {mode} mode needs "
-                         f"{_LINEAR_MODES[mode]}-D input")
+                         f"{needs}-D input")
     if align_corners is not None and mode not in _LINEAR_MODES:
         raise ValueError("interpolate: align_corners option can only be set with the "
                          f"interpolating modes: linear | bilinear | trilinear, not {mode!r}")

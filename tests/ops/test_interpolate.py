@@ -87,6 +87,16 @@ def test_interpolate_float32_matches_torch(rng, mode, align_corners, call):
     assert_close(ours.grad, theirs.grad, atol=1e-5, rtol=1e-5, name="gradient")
 
 
+@pytest.mark.parametrize("call", [dict(size=(3, 2)), dict(scale_factor=0.5),
+                                  dict(scale_factor=(0.7, 1.5)), dict(size=5)])
+def test_area_mode_matches_torch(rng, call):
+    x = rng.standard_normal((2, 3, 6, 4))
+    check_backward_matches_torch(lambda t: interpolate(t, mode="area", **call),
+                                 lambda t: TF.interpolate(t, mode="area", **call), [x])
+    check_forward_matches_torch(lambda t: interpolate(t, mode="area", **call),
+                                lambda t: TF.interpolate(t, mode="area", **call), [x])
+
+
 def test_nearest_upsampling_by_two_repeats_each_pixel_and_sums_gradients():
     x = minigrad.tensor(np.arange(4.0).reshape(1, 1, 2, 2), requires_grad=True)
     out = interpolate(x, scale_factor=2)
@@ -121,6 +131,8 @@ _X = minigrad.zeros(1, 2, 4, 4)
 @pytest.mark.parametrize("call, error, message", [
     (lambda: interpolate(_X), ValueError, r"^interpolate: give exactly one of size and "),
     (lambda: interpolate(_X, size=3, scale_factor=2), ValueError, r"^interpolate: give exactly"),
+    (lambda: interpolate(minigrad.zeros(1, 2, 4), scale_factor=2, mode="area"), ValueError,
+     r"^interpolate: got 3-D input, but area mode needs 4-D input"),
     (lambda: interpolate(_X, scale_factor=2, mode="bicubic"), ValueError,
      r"^interpolate: mode must be one of nearest, .*'bicubic'"),
     (lambda: interpolate(_X, scale_factor=2, align_corners=True), ValueError,
