@@ -59,6 +59,7 @@ from minigrad.functions import (
 from minigrad.ops.compare import allclose, isclose
 from minigrad.tensor import Device as device
 from minigrad.tensor import from_numpy
+from minigrad import cuda  # noqa: E402  isort: skip
 from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_torch
 
 # the subpackages last: they build on everything above

@@ -142,3 +142,9 @@ def test_from_numpy_shares_memory_both_ways():
 def test_from_numpy_rejects_what_is_not_a_numeric_array(value, error):
     with pytest.raises(error, match="^from_numpy: "):
         minigrad.from_numpy(value)
+
+
+def test_cuda_is_never_available_so_torch_device_choice_picks_the_cpu():
+    assert minigrad.cuda.is_available() is False and minigrad.cuda.device_count() == 0
+    device = "cuda" if minigrad.cuda.is_available() else "cpu"
+    assert minigrad.ones(2).to(device).device == "cpu"
