@@ -6,6 +6,7 @@ Arithmetic, reductions, shape ops and activations are methods that call the ops 
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -569,7 +570,7 @@ class Device(str):
         return "cpu"
 
     @property
-    def index(self) -> None:
+    def index(self) -> None:  # type: ignore[override]  # torch's attribute, not str.index
         return None
 
     def __repr__(self) -> str:
@@ -759,3 +760,23 @@ def randn_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) 
 
 def rand_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     return _like(x, generator().random(x.shape), dtype, requires_grad)
+
+
+def _takes_device(create: Any) -> Any:
+    """`create` taking torch's `device=` keyword too: the CPU passes, any other device raises
+    ValueError (so `zeros(3, device=x.device)` runs as in torch)."""
+
+    @functools.wraps(create)
+    def with_device(*args: Any, device: Any = None, **kwargs: Any) -> Tensor:
+        if device is not None and _device_name(create.__name__, device) is None:
+            raise ValueError(_no_device(create.__name__, device))
+        return create(*args, **kwargs)
+
+    return with_device
+
+
+tensor = _takes_device(tensor)
+zeros, ones, full, eye = map(_takes_device, (zeros, ones, full, eye))
+randn, rand, randint, arange = map(_takes_device, (randn, rand, randint, arange))
+zeros_like, ones_like, full_like, randn_like, rand_like = map(
+    _takes_device, (zeros_like, ones_like, full_like, randn_like, rand_like))

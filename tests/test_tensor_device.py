@@ -148,3 +148,22 @@ def test_cuda_is_never_available_so_torch_device_choice_picks_the_cpu():
     assert minigrad.cuda.is_available() is False and minigrad.cuda.device_count() == 0
     device = "cuda" if minigrad.cuda.is_available() else "cpu"
     assert minigrad.ones(2).to(device).device == "cpu"
+
+
+@pytest.mark.parametrize("create", [
+    lambda **kw: minigrad.tensor([1.0, 2.0], **kw), lambda **kw: minigrad.zeros(2, 3, **kw),
+    lambda **kw: minigrad.ones((2,), **kw), lambda **kw: minigrad.full((2,), 1.5, **kw),
+    lambda **kw: minigrad.eye(2, **kw), lambda **kw: minigrad.randn(2, **kw),
+    lambda **kw: minigrad.rand(2, **kw), lambda **kw: minigrad.randint(0, 3, (2,), **kw),
+    lambda **kw: minigrad.arange(3, **kw), lambda **kw: minigrad.zeros_like(_X, **kw),
+    lambda **kw: minigrad.ones_like(_X, **kw), lambda **kw: minigrad.full_like(_X, 2, **kw),
+    lambda **kw: minigrad.randn_like(_X, **kw), lambda **kw: minigrad.rand_like(_X, **kw),
+])
+def test_creation_helpers_take_torch_device_keyword(create):
+    assert create(device="cpu").device == "cpu"
+    assert create(device=minigrad.zeros(1).device).device == "cpu"
+    with pytest.raises(ValueError, match=r"'cuda' is not available: minigrad runs on the CPU"):
+        create(device="cuda")
+
+
+_X = minigrad.zeros(2)
