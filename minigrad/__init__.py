@@ -27,7 +27,7 @@ from minigrad.tensor import (
     zeros_like,
 )
 from minigrad.threads import get_num_threads, set_num_threads
-from minigrad.autograd import inference_mode, is_inference_mode_enabled, set_grad_enabled
+from minigrad.grad_mode import inference_mode, is_inference_mode_enabled, set_grad_enabled
 from minigrad.functions import (
     add,
     argmax,
