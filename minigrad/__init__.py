@@ -57,7 +57,7 @@ from minigrad.functions import (
     var,
 )
 from minigrad.ops.compare import allclose, isclose
-from minigrad.tensor import Device as device
+from minigrad.device import Device as device
 from minigrad.tensor import from_numpy
 from minigrad import cuda  # noqa: E402  isort: skip
 from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_torch

@@ -167,3 +167,8 @@ def test_creation_helpers_take_torch_device_keyword(create):
 
 
 _X = minigrad.zeros(2)
+
+
+def test_to_another_tensor_or_parameter_takes_its_dtype():
+    x = minigrad.ones(2)
+    assert x.to(nn.Parameter(minigrad.zeros(1, dtype="float64"))).dtype == np.float64

@@ -17,7 +17,8 @@ import numpy as np
 from minigrad.autograd import no_grad
 from minigrad.nn import hooks
 from minigrad.nn.parameter import Parameter
-from minigrad.tensor import Tensor, _to_arguments
+from minigrad.device import _to_arguments
+from minigrad.tensor import Tensor
 
 
 class ModuleNameError(KeyError, ValueError):
