@@ -190,6 +190,7 @@ def test_register_hook_rejects_a_non_callable():
         nn.ReLU().register_forward_hook(3)
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")  # torch's
 @pytest.mark.parametrize("inputs_need_grad", [True, False])
 def test_full_backward_pre_hook_replaces_grad_output_as_torch(rng, inputs_need_grad):
     ours, theirs = _linear_twins(rng)
