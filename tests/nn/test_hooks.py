@@ -215,3 +215,16 @@ def test_full_backward_pre_hook_returning_the_wrong_count_raises_as_torch(rng):
     with pytest.raises(RuntimeError, match="invalid number of grad_output, got 2, but "
                                            "expected 1"):
         ours(minigrad.randn(2, 3, dtype="float64")).sum().backward()
+
+
+def test_hooks_on_a_fused_conv_norm_activation_unit_see_their_calls(rng):
+    model = minigrad.models.mobilenet_v2(num_classes=4, width_mult=0.25, small_input=True)
+    model.eval()
+    x = minigrad.tensor(rng.standard_normal((1, 3, 8, 8)).astype(np.float32))
+    plain = model(x).data.copy()
+    unit = model.features[0]  # conv, BatchNorm2d, ReLU6: normally one fused op
+    seen = []
+    for layer in unit:
+        layer.register_forward_hook(lambda m, args, out: seen.append(type(m).__name__))
+    np.testing.assert_array_equal(model(x).data, plain)
+    assert seen == ["Conv2d", "BatchNorm2d", "ReLU6"]
