@@ -210,3 +210,13 @@ def test_summary_leaves_no_hook_behind():
 def test_summary_rejects_a_bad_depth(depth):
     with pytest.raises(ValueError, match="^summary: depth must be a non-negative int"):
         summary(small_model(), (3, 8, 8), depth=depth)
+
+
+def test_summary_keeps_the_users_own_hooks():
+    model = small_model()
+    seen = []
+    model[0].register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    summary(model, (3, 8, 8))
+    assert seen == [(1, 8, 4, 4)] and model[0]._has_hooks()
+    model(minigrad.zeros(1, 3, 8, 8))
+    assert len(seen) == 2
