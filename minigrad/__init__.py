@@ -28,6 +28,39 @@ from minigrad.tensor import (
     zeros_like,
 )
 from minigrad.fast.threads import get_num_threads, set_num_threads
+from minigrad.grad_mode import inference_mode, is_inference_mode_enabled, set_grad_enabled
+from minigrad.functions import (
+    add,
+    argmax,
+    argmin,
+    concat,
+    concatenate,
+    div,
+    dropout,
+    flatten,
+    is_tensor,
+    log_softmax,
+    max,
+    mean,
+    min,
+    mul,
+    neg,
+    numel,
+    permute,
+    pow,
+    reshape,
+    softmax,
+    squeeze,
+    sub,
+    sum,
+    transpose,
+    unsqueeze,
+    var,
+)
+from minigrad.ops.compare import allclose, isclose
+from minigrad.device import Device as device
+from minigrad.tensor import from_numpy
+from minigrad import cuda  # noqa: E402  isort: skip
 from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_torch
 
 # the subpackages last: they build on everything above

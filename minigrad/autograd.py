@@ -17,6 +17,7 @@ import functools
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +39,18 @@ def _is_anomaly_enabled() -> bool:
 
 
 class _GradMode(contextlib.ContextDecorator):
-    """Context manager and decorator that sets grad mode and restores it on exit."""
+    """Context manager and decorator that sets grad mode and restores it on exit; also a
+    decorator without parentheses (`@minigrad.no_grad`), as torch."""
 
     enabled: bool
+
+    def __new__(cls, func: Callable | None = None) -> Any:
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)  # used bare: decorate `func` with a fresh instance
+
+    def _recreate_cm(self) -> _GradMode:
+        return type(self)()  # one instance per decorated call, so that recursion restores
 
     def __enter__(self) -> None:
         self._previous = is_grad_enabled()
@@ -164,6 +174,38 @@ class Context:
 
     def __repr__(self) -> str:
         return f"<{self.function.__name__}Backward>"
+
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """torch's view of the graph: one (node, 0) pair per input of this op, the node being
+        the input's `grad_fn`, an `AccumulateGrad` for a leaf that requires grad, or None."""
+        return tuple((AccumulateGrad.of(p) if p is not None and not isinstance(p, Context)
+                      else p, 0) for p in self.parents)
+
+
+class AccumulateGrad:
+    """The node of a leaf tensor in `next_functions`: backward adds into `variable.grad`.
+    The same leaf gives the same node while someone holds it, as torch."""
+
+    next_functions: tuple = ()
+    _live: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    @classmethod
+    def of(cls, variable: Tensor) -> AccumulateGrad:
+        # keyed by id: the node holds the tensor, so the id is not reused while it lives
+        node = cls._live.get(id(variable))
+        if node is None:
+            node = cls._live[id(variable)] = cls(variable)
+        return node
+
+    def name(self) -> str:
+        return "AccumulateGrad"
 
 
 class Function:

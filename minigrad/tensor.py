@@ -6,6 +6,7 @@ Arithmetic, reductions, shape ops and activations are methods that call the ops 
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
+from minigrad.device import CPU, Device, _device_name, _no_device, _to_arguments
 from minigrad.dtypes import DTypeLike, as_array, resolve_dtype
 from minigrad.random import generator
 
@@ -264,8 +266,12 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
-    def to(self, dtype: DTypeLike) -> Tensor:
-        return self.type(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """`to(dtype)`, `to("cpu")`, `to("cpu", dtype)`, `to(other_tensor)`, as torch; `copy=True`
+        always copies. Any device but the CPU raises ValueError (minigrad runs on the CPU)."""
+        dtype, copy = _to_arguments("Tensor.to", args, kwargs)
+        out = self if dtype is None else self.type(dtype)
+        return out.clone() if copy and out is self else out
 
     def type(self, dtype: DTypeLike) -> Tensor:
         from minigrad.ops.elementwise import cast
@@ -285,6 +291,41 @@ class Tensor:
         from minigrad.ops.elementwise import clone
 
         return clone(self)
+
+    # ---- device, layout and formatting, for code written for torch
+
+    @property
+    def device(self) -> Device:
+        """Always the CPU: `device(type='cpu')`, which also equals the string "cpu"."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        """This tensor itself (it already is on the CPU), as torch."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        raise ValueError(_no_device("Tensor.cuda", "cuda"))
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Self when its array is C-contiguous, else a contiguous copy in the graph."""
+        return self if self.data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def __format__(self, format_spec: str) -> str:
+        """`f"{loss:.4f}"` formats a 0-d tensor's value; any other tensor takes only an empty
+        format spec (as torch)."""
+        if self.data.ndim == 0:
+            return self.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError(f"format: only a 0-d tensor takes a format spec ({format_spec!r}); "
+                            f"this one has shape {self.shape}, format t.item() or t.tolist()")
+        return str(self)
 
     # ---- arithmetic (minigrad.ops.elementwise)
 
@@ -545,6 +586,17 @@ def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> T
     return Tensor(array.copy() if array is data else array, requires_grad=requires_grad)
 
 
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory (no copy, dtype kept): writing to one shows in the
+    other, as `torch.from_numpy`."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; the "
+                        "supported kinds are bool, integers and floats")
+    return Tensor._wrap(array)
+
+
 def _creation(array: np.ndarray, dtype: DTypeLike, requires_grad: bool) -> Tensor:
     return Tensor(array.astype(resolve_dtype(dtype) or np.float32, copy=False),
                   requires_grad=requires_grad)
@@ -636,3 +688,23 @@ def randn_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) 
 
 def rand_like(x: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     return _like(x, generator().random(x.shape), dtype, requires_grad)
+
+
+def _takes_device(create: Any) -> Any:
+    """`create` taking torch's `device=` keyword too: the CPU passes, any other device raises
+    ValueError (so `zeros(3, device=x.device)` runs as in torch)."""
+
+    @functools.wraps(create)
+    def with_device(*args: Any, device: Any = None, **kwargs: Any) -> Tensor:
+        if device is not None and _device_name(create.__name__, device) is None:
+            raise ValueError(_no_device(create.__name__, device))
+        return create(*args, **kwargs)
+
+    return with_device
+
+
+tensor = _takes_device(tensor)
+zeros, ones, full, eye = map(_takes_device, (zeros, ones, full, eye))
+randn, rand, randint, arange = map(_takes_device, (randn, rand, randint, arange))
+zeros_like, ones_like, full_like, randn_like, rand_like = map(
+    _takes_device, (zeros_like, ones_like, full_like, randn_like, rand_like))

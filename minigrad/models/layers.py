@@ -62,14 +62,14 @@ class Conv2dNormActivation(nn.Sequential):
     def _fusable_activation(self) -> str | None:
         """The fused op's name for the activation, if the layers are (any, BatchNorm2d, ReLU /
         ReLU6 / Hardswish) of exactly these types and neither of the last two has its forward
-        replaced on the instance (a subclass or a wrapper, such as `utils.summary`'s
-        recorder, must see its forward called)."""
+        replaced on the instance or a hook (a subclass, a wrapper or a hook, such as
+        `utils.summary`'s, must see its forward called)."""
         if len(self) != 3:
             return None
         _, norm, activation = self
         if type(norm) is not nn.BatchNorm2d:
             return None
-        if any("forward" in vars(module) for module in (norm, activation)):
+        if any("forward" in vars(module) or module._has_hooks() for module in (norm, activation)):
             return None
         return _FUSABLE_ACTIVATIONS.get(type(activation))
 

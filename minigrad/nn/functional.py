@@ -20,6 +20,9 @@ from minigrad.ops.activation import (
 from minigrad.ops.conv import apply_conv2d, output_size
 from minigrad.ops.dropout import dropout
 from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
+from minigrad.ops.loss import binary_cross_entropy_with_logits
+from minigrad.ops.interpolate import interpolate
+from minigrad.ops.encoding import one_hot
 from minigrad.ops.matmul import linear
 from minigrad.ops.norm import batch_norm
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -31,6 +34,7 @@ __all__ = [
     "hardsigmoid", "hardswish", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss",
     "pad", "relu", "relu6", "sigmoid", "silu", "softmax", "tanh",
 ]
+__all__ += ["binary_cross_entropy_with_logits", "interpolate", "one_hot"]
 
 
 # Convolution: conv2d checks its arguments here; minigrad.ops.conv picks the kernel.

@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import no_grad
-from minigrad.dtypes import DTypeLike, resolve_dtype
+from minigrad.nn import hooks
 from minigrad.nn.parameter import Parameter
+from minigrad.device import _to_arguments
 from minigrad.tensor import Tensor
 
 
@@ -51,12 +52,57 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        for registry in _HOOK_REGISTRIES:  # hook id -> hook, or -> True for a flag
+            object.__setattr__(self, registry, OrderedDict())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         forward = getattr(self, "forward", None)
         if forward is None:
             raise TypeError(f"{self._get_name()}: module has no forward() method to call")
+        if self._has_hooks():
+            return hooks.call_with_hooks(self, forward, args, kwargs)
         return forward(*args, **kwargs)
+
+    def _has_hooks(self) -> bool:
+        return bool(self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                    or self._backward_pre_hooks)
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, args)` before every forward (`hook(module, args, kwargs)` with
+        `with_kwargs`); a non-None result replaces the positional args (a single value is
+        wrapped in a tuple), or with `with_kwargs` must be `(args, kwargs)`, as torch."""
+        flags = (self._forward_pre_hooks_with_kwargs,) if with_kwargs else ()
+        return hooks.add_hook("register_forward_pre_hook", self._forward_pre_hooks, hook, prepend,
+                              *flags)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, args, output)` after every forward (`hook(module, args, kwargs,
+        output)` with `with_kwargs`); a non-None result replaces the output. `always_call`
+        also calls it (with output None) when forward raises."""
+        flags = ((self._forward_hooks_with_kwargs,) if with_kwargs else ()) + (
+            (self._forward_hooks_always_called,) if always_call else ())
+        return hooks.add_hook("register_forward_hook", self._forward_hooks, hook, prepend,
+                              *flags)
+
+    def register_full_backward_hook(self, hook: Callable,
+                                    prepend: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, grad_input, grad_output)` when the gradients of a call's inputs
+        are computed: tuples with one entry per positional argument / output (None for
+        non-tensors and for what got no gradient). A non-None result (a tuple as long as
+        grad_input) replaces grad_input for the rest of the backward pass."""
+        return hooks.add_hook("register_full_backward_hook", self._backward_hooks, hook,
+                              prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable,
+                                        prepend: bool = False) -> hooks.RemovableHandle:
+        """Call `hook(module, grad_output)` when the gradients of a call's outputs are known,
+        before they flow into the module; a non-None result (a tuple as long as grad_output)
+        replaces them, as torch."""
+        return hooks.add_hook("register_full_backward_pre_hook", self._backward_pre_hooks, hook,
+                              prepend)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, (Parameter, Module)):
@@ -265,18 +311,28 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: DTypeLike) -> Module:
-        """Convert floating parameters, their gradients and floating buffers to `dtype` in
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Convert floating parameters, their gradients and floating buffers to a dtype in
         place: the Parameter and buffer objects stay the same, their arrays are replaced.
-        `to("cpu")` is accepted and does nothing, so device-agnostic torch code runs."""
-        if isinstance(dtype, str) and dtype == "cpu":  # the only device there is
+        Takes torch's forms: `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)`.
+        "cpu" is accepted and does nothing, so device-agnostic torch code runs; any other
+        device raises ValueError."""
+        wanted, _ = _to_arguments("Module.to", args, kwargs)
+        if wanted is None:
             return self
-        wanted = resolve_dtype(dtype)
-        if wanted is None or wanted.kind != "f":
-            raise TypeError(f"to: Module.to only accepts floating point dtypes, got {dtype!r}")
+        if wanted.kind != "f":
+            raise TypeError(f"Module.to: only floating point dtypes are accepted, got {wanted}")
         for tensor in [*self.parameters(), *self.buffers()]:
             _convert(tensor, wanted)
         return self
+
+    def cpu(self) -> Module:
+        """Self: every module already is on the CPU, the only device."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        raise ValueError("Module.cuda: minigrad runs on the CPU only, so 'cpu' is the only "
+                         "device; remove the .cuda() call or use .to('cpu')")
 
     def double(self) -> Module:
         return self.to(np.float64)
@@ -346,6 +402,11 @@ class Module:
             return f"{self._get_name()}({extra})"
         body = "\n  ".join(extra_lines + child_lines)
         return f"{self._get_name()}(\n  {body}\n)"
+
+
+_HOOK_REGISTRIES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+                    "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+                    "_backward_pre_hooks", "_backward_hooks")
 
 
 def _join(prefix: str, name: str) -> str:

@@ -324,26 +324,38 @@ def _axis(op: str, x: Tensor, dim: object) -> int | None:
     return int(dim) % rank if x.ndim > 0 else None
 
 
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0) elementwise."""
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0) elementwise.
+
+    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
+    """
     _check_tensor("relu", x, floating=False)
     return ReLUFunction.apply(x)
 
 
-def relu6(x: Tensor) -> Tensor:
-    """min(max(x, 0), 6) elementwise (MobileNet V1/V2)."""
+def relu6(x: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6) elementwise (MobileNet V1/V2).
+
+    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
+    """
     _check_tensor("relu6", x, floating=False)
     return ReLU6Function.apply(x)
 
 
-def hardsigmoid(x: Tensor) -> Tensor:
-    """relu6(x + 3) / 6 elementwise (MobileNetV3's squeeze-excitation gate)."""
+def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6 elementwise (MobileNetV3's squeeze-excitation gate).
+
+    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
+    """
     _check_tensor("hardsigmoid", x)
     return HardSigmoidFunction.apply(x)
 
 
-def hardswish(x: Tensor) -> Tensor:
-    """x·relu6(x + 3) / 6 elementwise (MobileNetV3)."""
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
+    """x·relu6(x + 3) / 6 elementwise (MobileNetV3).
+
+    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
+    """
     _check_tensor("hardswish", x)
     return HardSwishFunction.apply(x)
 
@@ -360,8 +372,11 @@ def tanh(x: Tensor) -> Tensor:
     return TanhFunction.apply(x)
 
 
-def silu(x: Tensor) -> Tensor:
-    """x·sigmoid(x) elementwise (also called swish)."""
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
+    """x·sigmoid(x) elementwise (also called swish).
+
+    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
+    """
     _check_tensor("silu", x)
     return SiLUFunction.apply(x)
 

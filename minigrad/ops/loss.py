@@ -1,5 +1,6 @@
-"""Losses: cross-entropy (fused log-softmax + NLL), negative log-likelihood and mean squared
-error, each with torch's reductions ('mean', 'sum', 'none').
+"""Losses: cross-entropy (fused log-softmax + NLL), negative log-likelihood, mean squared
+error and binary cross-entropy on logits, each with torch's reductions ('mean', 'sum',
+'none') and keywords.
 
 Classification losses take the class axis at 1: input (N, C) or (N, C, d1, …) or unbatched
 (C,), class-index targets (N,) / (N, d1, …) / (). Per-element losses `l` have the target's
@@ -10,6 +11,7 @@ Derivations: docs/derivations.md#cross-entropy.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -95,13 +97,15 @@ class CrossEntropy(Function):
     def forward(ctx: Context, x, target, weight=None, ignore_index=-100, reduction="mean",
                 label_smoothing=0.0):
         xb, tb = _batched(x, target)
-        log_p, p = _softmax_parts(xb)
         t = _Targets(tb, weight, ignore_index, x.dtype)
         eps, n_classes = label_smoothing, xb.shape[1]
-        loss = -(1 - eps) * t.w_t * _gather(log_p, t.index)
-        if eps > 0:
-            smooth = (log_p * t.class_weights(xb.ndim)).sum(axis=1)
-            loss -= (eps / n_classes) * smooth * t.valid
+        # np.where, not a product with the 0/1 mask: an ignored row may hold −inf logits
+        with np.errstate(invalid="ignore"):
+            log_p, p = _softmax_parts(xb)
+            loss = np.where(t.valid, -(1 - eps) * t.w_t * _gather(log_p, t.index), 0)
+            if eps > 0:
+                smooth = (log_p * t.class_weights(xb.ndim)).sum(axis=1)
+                loss -= np.where(t.valid, (eps / n_classes) * smooth, 0)
         ctx.save_for_backward(p, t)
         ctx.eps, ctx.reduction, ctx.in_shape = eps, reduction, x.shape
         ctx.denominator = t.w_t.sum()
@@ -173,7 +177,8 @@ class NLLLoss(Function):
     def forward(ctx: Context, x, target, weight=None, ignore_index=-100, reduction="mean"):
         xb, tb = _batched(x, target)
         t = _Targets(tb, weight, ignore_index, x.dtype)
-        loss = -t.w_t * _gather(xb, t.index)
+        with np.errstate(invalid="ignore"):  # an ignored target's logit may be −inf
+            loss = np.where(t.valid, -t.w_t * _gather(xb, t.index), 0)
         ctx.save_for_backward(t)
         ctx.reduction, ctx.in_shape = reduction, x.shape
         ctx.denominator = t.w_t.sum()
@@ -214,6 +219,50 @@ class MSELoss(Function):
         dx = unbroadcast(d, ctx.shapes[0]) if ctx.needs_input_grad[0] else None
         dy = unbroadcast(-d, ctx.shapes[1]) if ctx.needs_input_grad[1] else None
         return dx, dy
+
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy on logits, per element (x, y, w, p_w broadcast to x's shape):
+    l = −w·(p_w·y·log σ(x) + (1 − y)·log(1 − σ(x))) = w·((1 − y)·x + L·softplus(−x)),
+    L = 1 + (p_w − 1)·y, with softplus(−x) = log(1 + e^(−|x|)) + max(−x, 0) (stable).
+
+    Backward (u the upstream gradient of l): dx = u·w·((1 − y) − L·σ(−x)), which is u·w·(σ(x) − y)
+    when p_w = 1; dy = u·w·((p_w − 1)·softplus(−x) − x). w and p_w get no gradient (as torch).
+    Saved: x, y. See docs/derivations.md#binary-cross-entropy-with-logits.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x, y, weight=None, pos_weight=None, reduction="mean"):
+        w = 1.0 if weight is None else weight
+        big_l = 1.0 if pos_weight is None else 1 + (pos_weight - 1) * y
+        loss = w * ((1 - y) * x + big_l * _softplus_neg(x))
+        ctx.save_for_backward(x, y)
+        ctx.w, ctx.pw, ctx.big_l, ctx.reduction = w, pos_weight, big_l, reduction
+        return _reduce(loss.astype(x.dtype, copy=False), reduction, x.size)
+
+    @staticmethod
+    def backward(ctx: Context, g):
+        x, y = ctx.saved_tensors
+        uw = _upstream(g, ctx.reduction, x.size, x.shape) * ctx.w
+        dx = dy = None
+        if ctx.needs_input_grad[0]:
+            dx = (uw * ((1 - y) - ctx.big_l * _sigmoid_neg(x))).astype(x.dtype, copy=False)
+        if ctx.needs_input_grad[1]:
+            slope = -x if ctx.pw is None else (ctx.pw - 1) * _softplus_neg(x) - x
+            dy = (uw * slope).astype(y.dtype, copy=False)
+        return dx, dy
+
+
+def _softplus_neg(x: np.ndarray) -> np.ndarray:
+    """softplus(−x) = log(1 + e^(−x)) without overflow."""
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+
+
+def _sigmoid_neg(x: np.ndarray) -> np.ndarray:
+    """σ(−x) = 1 / (1 + e^x), stable on both sides."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, e, 1.0) / (1 + e)
 
 
 def _check_reduction(op: str, reduction: str) -> None:
@@ -299,8 +348,28 @@ def _probability_target(x: Tensor, target: Any, ignore_index: int) -> Tensor | n
     return y
 
 
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def _legacy_reduction(op: str, size_average: bool | None, reduce: bool | None,
+                      reduction: str) -> str:
+    """torch's deprecated `size_average` / `reduce` flags, when given, decide the reduction
+    (each defaults to True): reduce=False -> 'none', else size_average -> 'mean' or 'sum'."""
+    if size_average is None and reduce is None:
+        _check_reduction(op, reduction)
+        return reduction
+    for name, flag in (("size_average", size_average), ("reduce", reduce)):
+        if flag is not None and not isinstance(flag, bool):
+            raise TypeError(f"{op}: {name} must be a bool or None, got {flag!r} "
+                            f"(pass the reduction by keyword: reduction={flag!r})")
+    warnings.warn(f"{op}: size_average and reduce are deprecated (as in torch); "
+                  "use reduction='mean', 'sum' or 'none'", UserWarning, stacklevel=3)
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None,
+                  size_average: bool | None = None, ignore_index: int = -100,
+                  reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy, as `torch.nn.functional.cross_entropy`, fused in one op.
 
     Args:
@@ -308,12 +377,16 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         target: int class indices (N,), (N, d1, ...) or (); or float class probabilities of
             the input's shape.
         weight: optional (C,) rescaling weight per class.
-        ignore_index: targets equal to it contribute nothing (not even to the 'mean' divisor).
+        size_average, reduce: torch's deprecated flags; prefer `reduction`.
+        ignore_index: targets equal to it contribute nothing (not even to the 'mean' divisor),
+            even when their row of logits holds −inf.
         reduction: 'mean' (sum / summed weights of non-ignored targets), 'sum' or 'none'.
         label_smoothing: ε in [0, 1]; the target becomes (1 − ε)·onehot + ε/C.
+
+    A class index outside [0, C) (other than `ignore_index`) raises `ValueError`.
     """
     _check_input("cross_entropy", input)
-    _check_reduction("cross_entropy", reduction)
+    reduction = _legacy_reduction("cross_entropy", size_average, reduce, reduction)
     _check_ignore_index("cross_entropy", ignore_index)
     _check_smoothing(label_smoothing)
     w = _weight("cross_entropy", weight, input)
@@ -327,17 +400,18 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                               reduction=reduction, label_smoothing=float(label_smoothing))
 
 
-def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities, as `torch.nn.functional.nll_loss`.
 
     Args:
         input: log-probabilities (N, C), (N, C, d1, ...) or (C,).
         target: int class indices (N,), (N, d1, ...) or ().
-        weight, ignore_index, reduction: as `cross_entropy`.
+        weight, size_average, ignore_index, reduce, reduction: as `cross_entropy`.
     """
     _check_input("nll_loss", input)
-    _check_reduction("nll_loss", reduction)
+    reduction = _legacy_reduction("nll_loss", size_average, reduce, reduction)
     _check_ignore_index("nll_loss", ignore_index)
     w = _weight("nll_loss", weight, input)
     t = _as_array(target)
@@ -345,13 +419,18 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     return NLLLoss.apply(input, t, weight=w, ignore_index=ignore_index, reduction=reduction)
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Any, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = "mean", weight: Any = None) -> Tensor:
     """Mean squared error, as `torch.nn.functional.mse_loss`; shapes broadcast together and
     both input and target get gradients.
 
+    Args:
+        weight: optional, the input's shape: l = weight·(x − y)², and 'mean' divides by
+            Σ weight instead of the number of elements (torch 2.13's rule).
+
     Shape: input and target broadcastable; output () unless reduction='none' (broadcast shape).
     """
-    _check_reduction("mse_loss", reduction)
+    reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
     for name, value in (("input", input), ("target", target)):
         if _as_array(value).dtype.kind != "f":
             raise TypeError(f"mse_loss: {name} must be floating point, "
@@ -364,4 +443,69 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
                          "do not broadcast") from None
     if x.dtype != y.dtype:
         raise TypeError(f"mse_loss: input dtype {x.dtype} and target dtype {y.dtype} differ")
-    return MSELoss.apply(input, target, reduction=reduction)
+    if weight is None:
+        return MSELoss.apply(input, target, reduction=reduction)
+    return _weighted_mse(input, target, weight, reduction)
+
+
+def _weighted_mse(input: Tensor, target: Any, weight: Any, reduction: str) -> Tensor:
+    """weight·(x − y)² from the unreduced op, so the weight gets a gradient too."""
+    w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=input.dtype))
+    if w.shape != input.shape:
+        raise ValueError(f"mse_loss: weight must have the input's shape {input.shape}, "
+                         f"got {w.shape}")
+    loss = MSELoss.apply(input, target, reduction="none") * w
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / w.sum()
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     size_average: bool | None = None,
+                                     reduce: bool | None = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable op, as torch's.
+
+    Args:
+        input: logits of any shape.
+        target: probabilities in [0, 1], the input's shape and a floating dtype (gets a
+            gradient when it requires one).
+        weight: optional rescaling of each element, broadcastable to the input's shape.
+        reduction: 'mean' (over all elements), 'sum' or 'none' (the input's shape).
+        pos_weight: optional weight of the positive term, broadcastable to the input's shape
+            (usually (C,) for the last axis): > 1 raises recall, < 1 precision.
+    """
+    op = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    y = _as_array(target)
+    if input.dtype.kind != "f" or y.dtype.kind != "f":
+        raise TypeError(f"{op}: input and target must be floating point, "
+                        f"got {input.dtype} and {y.dtype}")
+    if y.shape != input.shape:
+        raise ValueError(f"{op}: target size {y.shape} must be the same as input size "
+                         f"{input.shape}")
+    w, pw = (_bce_weight(op, name, value, input) for name, value in
+             (("weight", weight), ("pos_weight", pos_weight)))
+    return BCEWithLogits.apply(input, target if isinstance(target, Tensor) else y,
+                               weight=w, pos_weight=pw, reduction=reduction)
+
+
+def _bce_weight(op: str, name: str, value: Any, x: Tensor) -> np.ndarray | None:
+    """A weight as an array of the input's dtype that broadcasts to the input's shape."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor) and value.requires_grad:
+        raise RuntimeError(f"{op}: not differentiable with respect to {name}; "
+                           "it cannot require grad (as torch)")
+    w = _as_array(value)
+    if w.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: {name} must be numeric, got dtype {w.dtype}")
+    try:
+        if np.broadcast_shapes(w.shape, x.shape) != x.shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{op}: {name} of shape {w.shape} does not broadcast to the input's "
+                         f"shape {x.shape}") from None
+    return w.astype(x.dtype, copy=False)

@@ -1,4 +1,6 @@
-"""`summary(model, input_shape)`: per-layer output shapes, parameters and multiply-adds."""
+"""`summary(model, input_shape)`: a nested table of the model's blocks and layers with output
+shapes, parameters and multiply-adds, and the memory of parameters and activations (like
+torchinfo's)."""
 
 from __future__ import annotations
 
@@ -13,36 +15,49 @@ from minigrad import nn
 from minigrad.autograd import no_grad
 from minigrad.tensor import Tensor
 
-_MISSING = object()
-
 
 @dataclass
 class LayerRow:
-    """One leaf layer of a summary: its dotted name, class, output shape, parameters and MACs."""
+    """One module call: its dotted name ('' for the model), class, output shape, parameters
+    (its own and its sub-modules') and MACs (its sub-modules' for a block), and its depth in
+    the module tree (0 for the model, 1 for its children, ...)."""
 
     name: str
     type: str
     output_shape: tuple[int, ...]
     params: int
     macs: int
+    depth: int = 0
+    is_leaf: bool = True
 
 
 @dataclass
 class ModelSummary:
-    """What `summary` returns; `str()` of it is the table with the totals below it.
+    """What `summary` returns; `str()` of it is the table, down to `depth`, with the totals.
 
-    `total_macs` and `activation_bytes` are for the whole input batch; `activation_bytes` is
-    the memory of every leaf layer's output in one forward (what training keeps for backward,
-    roughly).
+    `rows` holds every leaf layer call (the per-layer view, whatever the depth), `calls` every
+    module call including blocks and the model, in call order. `total_macs` and the byte counts
+    are for the whole input batch; `activation_bytes` is the memory of every leaf layer's
+    output in one forward (roughly what training keeps for backward), `param_bytes` that of
+    the parameters, `input_bytes` that of the input.
     """
 
     input_shape: tuple[int, ...]
+    depth: int = 3
     rows: list[LayerRow] = field(default_factory=list)
+    calls: list[LayerRow] = field(default_factory=list)
     total_params: int = 0
     trainable_params: int = 0
     total_macs: int = 0
     activation_bytes: int = 0
+    param_bytes: int = 0
+    input_bytes: int = 0
     model: nn.Module | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def shown_rows(self) -> list[LayerRow]:
+        """The calls down to `depth` (deeper ones are folded into their block's row)."""
+        return [r for r in self.calls if r.depth <= self.depth]
 
     def plot(self, path: str | os.PathLike[str] | None = None, log: bool = False) -> Any:
         """Parameters and multiply-adds per layer as bar charts, depthwise against pointwise;
@@ -53,25 +68,38 @@ class ModelSummary:
         return plot_summary(self, path, log)
 
     def __str__(self) -> str:
-        headers = ("Layer", "Type", "Output shape", "Params", "MACs")
-        cells = [(r.name, r.type, str(list(r.output_shape)), f"{r.params:,}", f"{r.macs:,}")
-                 for r in self.rows]
+        headers = ("Layer (type)", "Output shape", "Params", "MACs")
+        cells = [(_label(r), str(list(r.output_shape)), f"{r.params:,}", f"{r.macs:,}")
+                 for r in self.shown_rows]
         widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
         rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
         lines = [rule, _format_row(headers, widths), rule]
         lines += [_format_row(c, widths) for c in cells]
+        mb = 1e6  # torchinfo's MB
         lines += [rule, f"Input shape: {list(self.input_shape)}",
                   f"Total params: {self.total_params:,}",
                   f"Trainable params: {self.trainable_params:,}",
                   f"Non-trainable params: {self.total_params - self.trainable_params:,}",
                   f"Total MACs: {self.total_macs:,} ({self.total_macs / 1e6:.1f}M)",
-                  f"Activation memory: {self.activation_bytes / 2**20:.2f} MiB", rule]
+                  rule,
+                  f"Input size (MB): {self.input_bytes / mb:.2f}",
+                  f"Activations size (MB): {self.activation_bytes / mb:.2f}",
+                  f"Params size (MB): {self.param_bytes / mb:.2f}",
+                  f"Estimated total size (MB): "
+                  f"{(self.input_bytes + self.activation_bytes + self.param_bytes) / mb:.2f}",
+                  rule]
         return "\n".join(lines)
 
 
+def _label(row: LayerRow) -> str:
+    if row.depth == 0:
+        return row.type
+    return "  " * (row.depth - 1) + f"{row.name} ({row.type})"
+
+
 def _format_row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    left = [c.ljust(w) for c, w in zip(cells[:3], widths[:3])]
-    right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:])]
+    left = [c.ljust(w) for c, w in zip(cells[:2], widths[:2])]
+    right = [c.rjust(w) for c, w in zip(cells[2:], widths[2:])]
     return "  ".join(left + right)
 
 
@@ -92,48 +120,56 @@ def layer_macs(module: nn.Module, output: Tensor) -> int:
 
 
 def _full_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    """(F,) and (C, H, W) get a batch of one; (N, F) and (N, C, H, W) are used as given."""
     shape = tuple(input_shape)
     if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in shape):
         raise TypeError(f"summary: input_shape must be a tuple of ints, got {input_shape!r}")
-    if len(shape) not in (3, 4) or min(shape) < 1:
-        raise ValueError("summary: input_shape must be (C, H, W) or (N, C, H, W) with positive "
-                         f"sizes, got {input_shape!r}")
-    return shape if len(shape) == 4 else (1, *shape)
+    if len(shape) not in (1, 2, 3, 4) or min(shape) < 1:
+        raise ValueError("summary: input_shape must be (F,), (N, F), (C, H, W) or (N, C, H, W) "
+                         f"with positive sizes, got {input_shape!r}")
+    return shape if len(shape) in (2, 4) else (1, *shape)
 
 
-def summary(model: nn.Module, input_shape: Sequence[int], dtype: Any = None) -> ModelSummary:
-    """Run one forward of zeros through `model` and tabulate every leaf layer.
+def summary(model: nn.Module, input_shape: Sequence[int], dtype: Any = None,
+            depth: int = 3) -> ModelSummary:
+    """Run one forward of zeros through `model` and tabulate its blocks and layers.
 
     Args:
         model: any `Module`.
-        input_shape: `(C, H, W)` (a batch of one is added) or `(N, C, H, W)`.
+        input_shape: `(C, H, W)` or `(F,)` (a batch of one is added), or `(N, C, H, W)` or
+            `(N, F)`.
         dtype: of the zeros fed in; by default the dtype of the model's first parameter
             (float32 for a model without parameters).
+        depth: how deep the table goes: 1 shows the model's top-level blocks only, deeper
+            modules are folded into their block's row (torchinfo's default is 3).
 
     MACs are those of `layer_macs`: convolutions and linear layers only, for the whole batch.
     At 224×224 this gives V1 568.7M, V2 300.8M, V3-small 56.5M, V3-large 216.6M; counting
     convolutions alone would give 2.9% less for V3-small, whose classifier holds 1.6M of them.
 
-    The forward runs under `no_grad` in eval mode (so BatchNorm statistics are not touched);
-    each module's mode is restored afterwards and no hook or wrapper is left behind.
+    The forward runs under `no_grad` in eval mode (so BatchNorm statistics are not touched),
+    recorded by forward hooks; each module's mode is restored and every hook removed afterwards.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"summary: model must be a Module, got {type(model).__name__}")
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+        raise ValueError(f"summary: depth must be a non-negative int, got {depth!r}")
     shape = _full_shape(input_shape)
-    result = ModelSummary(shape, model=model)
-    leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
+    x = Tensor(np.zeros(shape, dtype=_input_dtype(model, dtype)))
+    result = ModelSummary(shape, depth=int(depth), input_bytes=x.data.nbytes, model=model)
     modes = [(m, m.training) for m in model.modules()]
-    # a module may already shadow `forward` on its instance: put back exactly what was there
-    shadowed = [(m, m.__dict__.get("forward", _MISSING)) for _, m in leaves]
+    handles: list[Any] = []
     try:
-        for name, module in leaves:
-            _record_calls(module, name, result)
+        recorder = _Recorder(result)
+        for name, module in model.named_modules():
+            handles.append(module.register_forward_pre_hook(recorder.enter(name)))
+            handles.append(module.register_forward_hook(recorder.leave))
         model.eval()
         with no_grad():
-            model(Tensor(np.zeros(shape, dtype=_input_dtype(model, dtype))))
+            model(x)
     finally:
-        for module, previous in shadowed:
-            _restore_forward(module, previous)
+        for handle in handles:
+            handle.remove()
         for module, training in modes:
             module.training = training
     _add_totals(model, result)
@@ -147,30 +183,40 @@ def _input_dtype(model: nn.Module, dtype: Any) -> np.dtype:
     return first.dtype if first is not None else np.dtype(np.float32)
 
 
-def _restore_forward(module: nn.Module, previous: Any) -> None:
-    if previous is _MISSING:
-        module.__dict__.pop("forward", None)
-    else:
-        module.__dict__["forward"] = previous
+class _Recorder:
+    """Forward pre-hooks open a row (in call order), forward hooks complete it; a block's MACs
+    are the sum of the calls made inside it."""
 
+    def __init__(self, result: ModelSummary) -> None:
+        self.result = result
+        self.open: list[LayerRow] = []
 
-def _record_calls(module: nn.Module, name: str, result: ModelSummary) -> None:
-    """Shadow the module's `forward` with an instance attribute that also records a row."""
-    forward = module.forward
+    def enter(self, name: str) -> Any:
+        def pre_hook(module: nn.Module, args: tuple) -> None:
+            is_leaf = not any(True for _ in module.children())
+            params = sum(p.data.size for p in module.parameters())
+            row = LayerRow(name, type(module).__name__, (), params, 0,
+                           name.count(".") + 1 if name else 0, is_leaf)
+            self.result.calls.append(row)
+            if is_leaf:
+                self.result.rows.append(row)
+            self.open.append(row)
 
-    def recording_forward(*args: Any, **kwargs: Any) -> Any:
-        out = forward(*args, **kwargs)
-        params = sum(p.data.size for p in module.parameters())
-        result.rows.append(LayerRow(name, type(module).__name__, tuple(out.shape), params,
-                                    layer_macs(module, out)))
-        result.activation_bytes += out.data.nbytes
-        return out
+        return pre_hook
 
-    module.__dict__["forward"] = recording_forward
+    def leave(self, module: nn.Module, args: tuple, out: Any) -> None:
+        row = self.open.pop()
+        row.output_shape = tuple(out.shape) if isinstance(out, Tensor) else ()
+        if row.is_leaf and isinstance(out, Tensor):
+            row.macs = layer_macs(module, out)
+            self.result.activation_bytes += out.data.nbytes
+        if self.open:
+            self.open[-1].macs += row.macs
 
 
 def _add_totals(model: nn.Module, result: ModelSummary) -> None:
     params = {id(p): p for p in model.parameters()}.values()
     result.total_params = int(sum(p.data.size for p in params))
     result.trainable_params = int(sum(p.data.size for p in params if p.requires_grad))
+    result.param_bytes = int(sum(p.data.nbytes for p in params))
     result.total_macs = sum(r.macs for r in result.rows)

@@ -1,5 +1,6 @@
-"""cross_entropy, nll_loss and mse_loss against torch and finite differences: weights,
-ignore_index, label smoothing, probability targets and every reduction."""
+"""cross_entropy, nll_loss, mse_loss and binary_cross_entropy_with_logits against torch and
+finite differences: weights, pos_weight, ignore_index, label smoothing, probability targets and
+every reduction."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad
-from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
+from minigrad.ops.loss import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)
 from tests.helpers import (
     check_backward_matches_torch,
     check_finite_differences,
@@ -156,15 +162,15 @@ def test_nll_loss_backward_matches_finite_differences(case):
 @pytest.mark.filterwarnings("ignore:Using a target size")  # torch warns when shapes broadcast
 @given(broadcastable_pair(min_dims=1), reductions)
 def test_mse_loss_matches_torch_for_input_and_target(pair, reduction):
-    check_forward_matches_torch(lambda a, b: mse_loss(a, b, reduction),
+    check_forward_matches_torch(lambda a, b: mse_loss(a, b, reduction=reduction),
                                 lambda a, b: TF.mse_loss(a, b, reduction=reduction), pair)
-    check_backward_matches_torch(lambda a, b: mse_loss(a, b, reduction),
+    check_backward_matches_torch(lambda a, b: mse_loss(a, b, reduction=reduction),
                                  lambda a, b: TF.mse_loss(a, b, reduction=reduction), pair)
 
 
 @given(broadcastable_pair(min_dims=1), reductions)
 def test_mse_loss_backward_matches_finite_differences(pair, reduction):
-    check_finite_differences(lambda a, b: mse_loss(a, b, reduction), pair)
+    check_finite_differences(lambda a, b: mse_loss(a, b, reduction=reduction), pair)
 
 
 @pytest.mark.parametrize("loss", [
@@ -223,5 +229,111 @@ _LOGITS = minigrad.tensor(np.zeros((4, 3)))
     (lambda: mse_loss(_LOGITS, np.ones((4, 3), np.int64)), TypeError, r"^mse_loss: target"),
 ])
 def test_losses_reject_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@st.composite
+def bce_cases(draw):
+    """(logits, targets, kwargs): any shape, probability targets, optional weight and
+    pos_weight broadcasting along the trailing axes."""
+    shape = draw(st.sampled_from([(), (3,), (4, 3), (2, 3, 2)]))
+    x = draw(arrays(shape))
+    y = draw(arrays(shape, st.floats(0, 1)))
+    kwargs = dict(reduction=draw(reductions))
+    for name in ("weight", "pos_weight"):
+        if draw(st.booleans()):
+            trailing = shape[len(shape) - draw(st.integers(0, len(shape))):]
+            kwargs[name] = draw(arrays(trailing, st.floats(0.1, 3.0)))
+    return x, y, kwargs
+
+
+def _bce_pair(kwargs):
+    torch_kwargs = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                    for k, v in kwargs.items()}
+    return (lambda x, y: binary_cross_entropy_with_logits(x, y, **kwargs),
+            lambda x, y: TF.binary_cross_entropy_with_logits(x, y, **torch_kwargs))
+
+
+@given(bce_cases())
+def test_binary_cross_entropy_with_logits_matches_torch(case):
+    x, y, kwargs = case
+    check_forward_matches_torch(*_bce_pair(kwargs), [x, y])
+    check_backward_matches_torch(*_bce_pair(kwargs), [x, y])
+
+
+@given(bce_cases())
+def test_binary_cross_entropy_with_logits_backward_matches_finite_differences(case):
+    x, y, kwargs = case
+    check_finite_differences(_bce_pair(kwargs)[0], [x, y])
+
+
+def test_binary_cross_entropy_with_logits_is_stable_for_huge_logits():
+    x = minigrad.tensor([-1e4, 1e4, 0.0], requires_grad=True)
+    loss = binary_cross_entropy_with_logits(x, minigrad.tensor([1.0, 0.0, 0.5]), reduction="sum")
+    loss.backward()
+    assert np.isclose(loss.item(), 2e4 + np.log(2), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.data, [-1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_ignored_rows_with_minus_inf_logits_are_skipped_as_torch(loss, smoothing):
+    x = np.array([[0.0, -np.inf, 1.0], [1.0, 2.0, 3.0], [-np.inf, 0.0, 1.0]])
+    target = np.array([-100, 1, -100])
+    kwargs = {"label_smoothing": smoothing} if loss == "cross_entropy" else {}
+    ours = minigrad.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    out = getattr(minigrad.nn.functional, loss)(ours, target, **kwargs)
+    expected = getattr(TF, loss)(theirs, torch.tensor(target), **kwargs)
+    out.backward()
+    expected.backward()
+    assert np.isfinite(out.item()) and np.isclose(out.item(), expected.item())
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("size_average, reduce, reduction", [
+    (None, False, "none"), (False, None, "sum"), (True, True, "mean"), (False, True, "sum"),
+])
+def test_deprecated_size_average_and_reduce_choose_torch_reduction(size_average, reduce,
+                                                                     reduction, rng):
+    x, t = rng.standard_normal((4, 3)), np.array([0, 2, 1, 1])
+    with pytest.warns(UserWarning, match="deprecated"):
+        out = cross_entropy(minigrad.tensor(x), t, size_average=size_average, reduce=reduce)
+    np.testing.assert_allclose(out.data, cross_entropy(minigrad.tensor(x), t,
+                                                       reduction=reduction).data)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_weight_matches_torch(reduction, rng):
+    x, y, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.random((3, 4))
+    check_forward_matches_torch(
+        lambda a, b, c: mse_loss(a, b, reduction=reduction, weight=c),
+        lambda a, b, c: TF.mse_loss(a, b, reduction=reduction, weight=c), [x, y, w])
+    check_backward_matches_torch(
+        lambda a, b: mse_loss(a, b, reduction=reduction, weight=minigrad.tensor(w)),
+        lambda a, b: TF.mse_loss(a, b, reduction=reduction, weight=torch.tensor(w)), [x, y])
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: binary_cross_entropy_with_logits(_LOGITS, np.ones(3)), ValueError,
+     r"^binary_cross_entropy_with_logits: target size \(3,\) must be the same as input size"),
+    (lambda: binary_cross_entropy_with_logits(_LOGITS, np.ones((4, 3), np.int64)), TypeError,
+     r"^binary_cross_entropy_with_logits: input and target must be floating point"),
+    (lambda: binary_cross_entropy_with_logits(_LOGITS, _LOGITS, pos_weight=np.ones(4)),
+     ValueError, r"^binary_cross_entropy_with_logits: pos_weight of shape \(4,\)"),
+    (lambda: binary_cross_entropy_with_logits(_LOGITS, _LOGITS, weight=np.ones((2, 4, 3))),
+     ValueError, r"^binary_cross_entropy_with_logits: weight of shape \(2, 4, 3\)"),
+    (lambda: binary_cross_entropy_with_logits(
+        _LOGITS, _LOGITS, weight=minigrad.ones(3, dtype="float64", requires_grad=True)),
+     RuntimeError, r"^binary_cross_entropy_with_logits: not differentiable .* weight"),
+    (lambda: binary_cross_entropy_with_logits(_LOGITS, _LOGITS, reduction="avg"), ValueError,
+     r"^binary_cross_entropy_with_logits: reduction"),
+    (lambda: mse_loss(_LOGITS, _LOGITS, weight=np.ones(3)), ValueError,
+     r"^mse_loss: weight must have the input's shape"),
+    (lambda: mse_loss(_LOGITS, _LOGITS, "sum"), TypeError,
+     r"^mse_loss: size_average must be a bool or None, got 'sum' \(pass .* reduction='sum'\)"),
+])
+def test_new_loss_keywords_reject_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()

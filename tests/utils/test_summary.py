@@ -110,7 +110,7 @@ def test_summary_restores_forward_after_a_failing_forward():
     assert all(m.training for m in model.modules())
 
 
-@pytest.mark.parametrize("shape, error", [((8, 8), ValueError), ((1, 1, 3, 8, 8), ValueError),
+@pytest.mark.parametrize("shape, error", [((), ValueError), ((1, 1, 3, 8, 8), ValueError),
                                           ((3, 0, 8), ValueError), ((3, 8.0, 8), TypeError)])
 def test_summary_rejects_bad_input_shapes(shape, error):
     with pytest.raises(error, match="^summary: "):
@@ -127,3 +127,96 @@ def test_summary_feeds_the_models_dtype():
     result = summary(model, (3, 8, 8))
     assert result.activation_bytes == 8 * (128 * 6 + 5)  # float64 outputs
     assert summary(nn.Sequential(nn.ReLU()), (3, 2, 2)).activation_bytes == 4 * 12
+
+
+def torch_calls(twin: torch.nn.Module, x: torch.Tensor) -> list[tuple]:
+    """(name, output shape, subtree params) of every module call of a torch model, in the
+    order the calls start (pre-hooks), shapes filled in by forward hooks."""
+    calls, by_module = [], {}
+    for name, module in twin.named_modules():
+        def pre(m, _inputs, name=name):
+            by_module.setdefault(id(m), []).append(len(calls))
+            calls.append([name, None, sum(p.numel() for p in m.parameters())])
+
+        def post(m, _inputs, out):
+            calls[by_module[id(m)].pop()][1] = tuple(out.shape)
+
+        module.register_forward_pre_hook(pre)
+        module.register_forward_hook(post)
+    with torch.no_grad():
+        twin.eval()(x)
+    return [tuple(c) for c in calls]
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small"])
+def test_summary_calls_of_blocks_and_layers_match_torch_hooks(name):
+    kwargs = {"num_classes": 10, "width_mult": 0.5, "small_input": True}
+    result = summary(getattr(models, name)(**kwargs), (2, 3, 32, 32))
+    expected = torch_calls(getattr(tm, name)(**kwargs), torch.zeros(2, 3, 32, 32))
+    assert [(r.name, r.output_shape, r.params) for r in result.calls] == expected
+
+
+def test_summary_block_macs_are_the_sum_of_their_layers():
+    result = summary(models.mobilenet_v2(num_classes=10, width_mult=0.5, small_input=True),
+                     (3, 32, 32))
+    for block in result.calls:
+        inside = [r.macs for r in result.rows
+                  if block.name == "" or r.name.startswith(block.name + ".")]
+        assert block.macs == (sum(inside) if not block.is_leaf else block.macs)
+    assert result.calls[0].macs == result.total_macs
+
+
+@pytest.mark.parametrize("depth, names", [
+    (0, [""]), (1, ["", "features", "classifier"]),
+    (2, ["", "features"] + [f"features.{i}" for i in range(19)]
+     + ["classifier", "classifier.0", "classifier.1"]),
+])
+def test_summary_depth_folds_deeper_modules_into_their_blocks(depth, names):
+    model = models.mobilenet_v2(num_classes=10, width_mult=0.5, small_input=True)
+    result = summary(model, (3, 32, 32), depth=depth)
+    assert [r.name for r in result.shown_rows] == names
+    table = str(result)
+    assert ("features.0 (Conv2dNormActivation)" in table) == (depth >= 2)
+    # the per-layer rows do not depend on the depth: one per leaf layer
+    assert len(result.rows) == sum(1 for m in model.modules() if not list(m.children()))
+
+
+def test_summary_takes_non_image_inputs():
+    mlp = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    one, batched = summary(mlp, (4,)), summary(mlp, (5, 4))
+    assert one.input_shape == (1, 4) and batched.input_shape == (5, 4)
+    assert [r.output_shape for r in one.rows] == [(1, 8), (1, 8), (1, 3)]
+    assert one.total_macs == 4 * 8 + 8 * 3 and batched.total_macs == 5 * one.total_macs
+
+
+def test_summary_reports_sizes_in_megabytes():
+    model = small_model()
+    result = summary(model, (3, 8, 8))
+    assert result.param_bytes == 4 * 957 and result.input_bytes == 4 * 3 * 8 * 8
+    text = str(result)
+    assert f"Params size (MB): {4 * 957 / 1e6:.2f}" in text
+    assert f"Activations size (MB): {result.activation_bytes / 1e6:.2f}" in text
+    total = result.param_bytes + result.activation_bytes + result.input_bytes
+    assert f"Estimated total size (MB): {total / 1e6:.2f}" in text
+
+
+def test_summary_leaves_no_hook_behind():
+    model = small_model()
+    summary(model, (3, 8, 8))
+    assert not any(m._has_hooks() for m in model.modules())
+
+
+@pytest.mark.parametrize("depth", [-1, 1.5, True])
+def test_summary_rejects_a_bad_depth(depth):
+    with pytest.raises(ValueError, match="^summary: depth must be a non-negative int"):
+        summary(small_model(), (3, 8, 8), depth=depth)
+
+
+def test_summary_keeps_the_users_own_hooks():
+    model = small_model()
+    seen = []
+    model[0].register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    summary(model, (3, 8, 8))
+    assert seen == [(1, 8, 4, 4)] and model[0]._has_hooks()
+    model(minigrad.zeros(1, 3, 8, 8))
+    assert len(seen) == 2
