@@ -198,7 +198,8 @@ class Pow(Function):
         if np.result_type(a, b).kind in "iu" and np.any(np.asarray(b) < 0):
             raise ValueError(f"pow: integers to negative integer powers are not allowed "
                              f"(exponent {np.min(b)}); use a float base")
-        y = np.power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf and NaN, as torch
+            y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
