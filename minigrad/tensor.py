@@ -88,8 +88,10 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
+                shown = (f"of shape {value.shape}" if isinstance(value, np.ndarray)
+                         else repr(value))
                 raise TypeError(f"grad: the assigned grad must be a Tensor or None, "
-                                f"got {type(value).__name__} {value!r}")
+                                f"got {type(value).__name__} {shown}")
             if value.shape != self.shape:
                 raise ValueError(f"grad: the assigned grad has shape {value.shape}, "
                                  f"the tensor has shape {self.shape}")
