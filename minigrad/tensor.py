@@ -239,6 +239,19 @@ class Tensor:
 
     clip_ = clamp_
 
+    # `x += y` changes x in place, as in torch (so `p -= lr * p.grad` under no_grad updates p)
+    def __iadd__(self, other: TensorLike) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: TensorLike) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: TensorLike) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: TensorLike) -> Tensor:
+        return self.div_(other)
+
     # ---- plain properties
 
     @property
