@@ -63,10 +63,9 @@ def check_inplace(t: Tensor, op: str) -> None:
         return
     base = _base_of(t)
     if base.requires_grad and base.is_leaf:
-        what = "a leaf Variable" if base is t else "a view of a leaf Variable"
+        what = "a leaf tensor" if base is t else "a view of a leaf tensor"
         raise RuntimeError(f"{op}: {what} that requires grad is being used in an in-place "
-                           "operation; change it under `with minigrad.no_grad():` (as "
-                           "optimizers do) or change a clone")
+                           "operation; wrap it in `with minigrad.no_grad():`")
 
 
 def _base_of(t: Tensor) -> Tensor:

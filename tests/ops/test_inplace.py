@@ -152,8 +152,8 @@ def test_issue_example_setitem_on_a_non_leaf():
 @pytest.mark.parametrize("op", list(OPS))
 def test_in_place_op_on_a_leaf_that_requires_grad_raises_and_changes_nothing(op):
     w = minigrad.tensor([0.1, 0.2, 0.3, 0.4], requires_grad=True)
-    for t, what in ((minigrad.randn(3, 4, requires_grad=True), "a leaf Variable"),
-                    (minigrad.randn(3, 4, requires_grad=True)[1:], "a view of a leaf Variable")):
+    for t, what in ((minigrad.randn(3, 4, requires_grad=True), "a leaf tensor"),
+                    (minigrad.randn(3, 4, requires_grad=True)[1:], "a view of a leaf tensor")):
         before = t.data.copy()
         with pytest.raises(RuntimeError, match=f"{what} that requires grad is being used in "
                                                "an in-place operation"):
