@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import minigrad
 
@@ -228,3 +231,39 @@ def test_in_place_ops_keep_the_array_and_dtype():
     y[0] = minigrad.tensor(2.0, dtype="float64", requires_grad=True)
     y.clamp_(max=1.5)
     assert y.data is array and y.dtype == np.float32
+
+
+def _forward_slices_only(index):
+    """torch refuses negative slice steps; keep hypothesis's other basic indices."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(not isinstance(p, slice) or p.step is None or p.step > 0 for p in parts)
+
+
+@st.composite
+def setitem_cases(draw):
+    """(x, index, value): a basic index into x and a value that broadcasts to x[index]."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    index = draw(hnp.basic_indices(shape, allow_newaxis=True).filter(_forward_slices_only))
+    target = np.empty(shape)[index].shape
+    value_shape = target if 0 in target else draw(
+        hnp.broadcastable_shapes(target, max_dims=len(target))
+        .filter(lambda s: np.broadcast_shapes(s, target) == target))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return rng.standard_normal(shape), index, rng.standard_normal(value_shape)
+
+
+@given(case=setitem_cases(), through_view=st.booleans())
+def test_setitem_with_drawn_indices_and_values_matches_torch(case, through_view):
+    x0, index, v0 = case
+    results = []
+    for lib in (minigrad, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        v = lib.tensor(v0, requires_grad=True)
+        y = x * 2
+        t = y.reshape(-1).reshape(y.shape) if through_view else y
+        t[index] = v * 3
+        upstream = lib.tensor(np.random.default_rng(0).standard_normal(x0.shape))
+        (y * upstream).sum().backward()
+        results.append([y.detach().numpy().copy(), _as_numpy(x.grad), _as_numpy(v.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
