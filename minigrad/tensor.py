@@ -348,14 +348,6 @@ class Tensor:
         """An int64 copy, outside the graph (as torch: integers carry no gradient)."""
         return self.type(np.int64)
 
-    def int(self) -> Tensor:
-        """An int32 copy, outside the graph."""
-        return self.type(np.int32)
-
-    def bool(self) -> Tensor:
-        """A bool copy, outside the graph."""
-        return self.type(np.bool_)
-
     def clone(self) -> Tensor:
         from minigrad.ops.elementwise import clone
 
@@ -588,6 +580,15 @@ class Tensor:
         from minigrad.ops.shape import getitem
 
         return getitem(self, index)
+
+    # last in the class: from here on, `int` and `bool` in annotations would name these
+    def int(self) -> Tensor:
+        """An int32 copy, outside the graph."""
+        return self.type(np.int32)
+
+    def bool(self) -> Tensor:
+        """A bool copy, outside the graph."""
+        return self.type(np.bool_)
 
 
 def _ew():

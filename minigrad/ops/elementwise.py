@@ -72,7 +72,8 @@ def result_type(*values: Any) -> np.dtype:
     tiers: list[np.dtype | None] = [None, None, None]
     for x in values:
         tier, dtype = _tier(x)
-        tiers[tier] = dtype if tiers[tier] is None else _promote_pair(tiers[tier], dtype)
+        so_far = tiers[tier]
+        tiers[tier] = dtype if so_far is None else _promote_pair(so_far, dtype)
     dims, zero_dim, numbers = tiers
     result = _combine_categories(dims, _combine_categories(zero_dim, numbers))
     assert result is not None, "result_type needs at least one operand"
@@ -459,21 +460,26 @@ def clamp_op(op: str, x: Tensor, lo: Any, hi: Any) -> Tensor:
     """`clip` with the name `op` in its errors; the bounds join x's type promotion."""
     if lo is None and hi is None:
         raise ValueError(f"{op}: at least one of min and max must be given")
-    for name, bound in (("min", lo), ("max", hi)):
-        if bound is not None and (isinstance(bound, (str, bytes)) or getattr(
-                _array_or_none(_data(bound)), "dtype", np.dtype(object)).kind not in "biuf"):
-            raise TypeError(f"{op}: {name} must be a number or a numeric Tensor, "
-                            f"got {type(bound).__name__} {bound!r}")
+    _check_bound(op, "min", lo)
+    _check_bound(op, "max", hi)
     given = [v for v in (x, lo, hi) if v is not None]
-    dtype = result_type(*given)
-    x, lo, hi = (None if v is None else to_dtype(v, dtype) for v in (x, lo, hi))
     try:
         np.broadcast_shapes(*(np.shape(_data(v)) for v in given))
     except ValueError:
         shapes = ", ".join(str(tuple(np.shape(_data(v)))) for v in given)
         raise ValueError(f"{op}: the shapes of x, min and max {shapes} do not broadcast") \
             from None
-    return Clip.apply(x, lo, hi)
+    dtype = result_type(*given)
+    return Clip.apply(*(None if v is None else to_dtype(v, dtype) for v in (x, lo, hi)))
+
+
+def _check_bound(op: str, name: str, bound: Any) -> None:
+    if bound is None:
+        return
+    array = None if isinstance(bound, (str, bytes)) else _array_or_none(_data(bound))
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {name} must be a number or a numeric Tensor, "
+                        f"got {type(bound).__name__} {bound!r}")
 
 
 clamp = clip

@@ -98,7 +98,7 @@ def _write(t: Tensor, op: str, index: Any, value: Any) -> None:
 def _positions_in_base(view: Tensor, index: Any) -> tuple[np.ndarray, ...]:
     """Where the elements of view[index] sit in the view's base, as an index into the base:
     the view op replayed on the base's element numbers."""
-    base = view._base
+    base: Tensor = view._base  # type: ignore[assignment]  # (a view has a base)
     numbers = Tensor._wrap(np.arange(base.data.size).reshape(base.shape))
     with no_grad():
         flat = view._view_fn(numbers).data[index]
