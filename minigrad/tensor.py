@@ -28,7 +28,9 @@ class Tensor:
         dtype: optional NumPy dtype, name (`'float64'`) or `minigrad.float64`.
         requires_grad: accumulate a gradient in `.grad` when `backward()` reaches this tensor.
 
-    `.data` is the underlying `np.ndarray`.
+    `.data` is the underlying `np.ndarray`. In-place methods (`x[i] = v`, `fill_`, `zero_`,
+    `copy_`, `add_`, `sub_`, `mul_`, `div_`, `clamp_`, `+=`) are recorded in the graph as
+    torch records them (minigrad/ops/inplace.py).
     """
 
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__

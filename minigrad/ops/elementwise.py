@@ -118,7 +118,10 @@ def to_dtype(x: Any, dtype: np.dtype) -> Any:
     """`x` in `dtype`: a Tensor through `cast` (so a gradient flows back), others as arrays."""
     if isinstance(x, Tensor):
         return cast(x, dtype)
-    return np.asarray(as_array(x) if isinstance(x, (list, tuple)) else x, dtype=dtype)
+    # a cast rather than asarray(x, dtype): a number too large for a small integer dtype
+    # wraps around as in torch (uint8 tensor + 300) instead of raising OverflowError
+    return np.asarray(as_array(x) if isinstance(x, (list, tuple)) else x).astype(dtype,
+                                                                                copy=False)
 
 
 def _data(x: Any) -> np.ndarray:

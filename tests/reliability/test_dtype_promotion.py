@@ -40,10 +40,13 @@ ZERO_DIM = {
     "float16 + float32 0-d": lambda m, i, f: f.half() + m.tensor(np.float32(1.5)),
     "float16 + Python float": lambda m, i, f: f.half() * 1.5,
     "int32 + Python int": lambda m, i, f: i.int() * 7,
+    "uint8 + Python int that wraps": lambda m, i, f: i.to(m.uint8) + 300,
     "int64 0-d + Python float": lambda m, i, f: m.tensor(3) + 0.5,
-    "float32 0-d + float64 0-d": lambda m, i, f: m.tensor(np.float32(1.0)) + m.tensor(2.0, dtype=m.float64),
+    "float32 0-d + float64 0-d":
+        lambda m, i, f: m.tensor(np.float32(1.0)) + m.tensor(2.0, dtype=m.float64),
     "maximum(float32, float64 0-d)": lambda m, i, f: m.maximum(f, m.tensor(np.float64(0.0))),
-    "where(c, float32, float64 0-d)": lambda m, i, f: m.where(i > 1, f, m.tensor(np.float64(7.0))),
+    "where(c, float32, float64 0-d)":
+        lambda m, i, f: m.where(i > 1, f, m.tensor(np.float64(7.0))),
     "cat(float32, int64)": lambda m, i, f: m.cat([f, i]),
     "cat(int64, float64)": lambda m, i, f: m.cat([i, f.double()]),
     "stack(int32, float32)": lambda m, i, f: m.stack([i.int(), f]),
