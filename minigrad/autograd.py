@@ -255,7 +255,8 @@ def _edge(x: Tensor) -> Any:
 
 
 def _versions_of_saved(saved: tuple[Any, ...], inputs: tuple[Any, ...], out: Tensor) -> list:
-    """Version counters of the input/output tensors whose arrays were saved for backward."""
+    """Version counters of the input/output tensors whose arrays were saved for backward,
+    or whose memory a saved array may look into (a saved view or reshape of an input)."""
     from minigrad.tensor import Tensor
 
     if not saved:
@@ -263,10 +264,11 @@ def _versions_of_saved(saved: tuple[Any, ...], inputs: tuple[Any, ...], out: Ten
     owners = [x for x in inputs if isinstance(x, Tensor)] + [out]
     versions = []
     for array in saved:
+        if not isinstance(array, np.ndarray):
+            continue
         for owner in owners:
-            if array is owner.data:
+            if array is owner.data or np.may_share_memory(array, owner.data):
                 versions.append((owner._version, owner._version.value))
-                break
     return versions
 
 

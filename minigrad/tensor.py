@@ -30,17 +30,26 @@ class Tensor:
         dtype: optional NumPy dtype, name (`'float64'`) or `minigrad.float64`.
         requires_grad: accumulate a gradient in `.grad` when `backward()` reaches this tensor.
 
-    `.data` is the underlying `np.ndarray`.
+    `.data` is the underlying `np.ndarray`. In-place methods (`x[i] = v`, `fill_`, `zero_`,
+    `copy_`, `add_`, `sub_`, `mul_`, `div_`, `clamp_`, `+=`) are recorded in the graph as
+    torch records them (minigrad/ops/inplace.py).
     """
 
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
+
+    # a view (from indexing, reshape, permute, expand) records the tensor it looks into and
+    # how to remake it from that base: an in-place change through the view is recorded on the
+    # base, and a view whose base changed remakes its grad_fn (see minigrad/ops/inplace.py)
+    _base: Tensor | None = None
+    _view_fn: Any = None
+    _view_version = 0
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
         self.data = as_array(data, dtype)
-        self.grad: Tensor | None = None
-        self.grad_fn: autograd.Context | None = None
+        self._grad: Tensor | None = None
+        self._grad_fn: autograd.Context | None = None
         self._version = autograd._VersionCounter()
         self._requires_grad = False
         self.requires_grad = requires_grad
@@ -50,14 +59,55 @@ class Tensor:
         """A new tensor around `array` without copying or converting it."""
         out = cls.__new__(cls)
         out.data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        out.grad = None
-        out.grad_fn = None
+        out._grad = None
+        out._grad_fn = None
         out._version = autograd._VersionCounter()
         out._requires_grad = False
         return out
 
+    def _refresh_view(self) -> None:
+        """A view whose base was changed in place since its grad_fn was made gets a new one,
+        made from the base's current history (torch's view regeneration)."""
+        if self._view_fn is not None and self._view_version != self._version.value:
+            self._view_version = self._version.value
+            with autograd.enable_grad():
+                fresh = self._view_fn(self._base)
+            self._grad_fn, self._requires_grad = fresh._grad_fn, fresh._requires_grad
+
+    @property
+    def grad_fn(self) -> autograd.Context | None:
+        if self._base is not None:
+            self._refresh_view()
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node: autograd.Context | None) -> None:
+        self._grad_fn = node
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                shown = (f"of shape {value.shape}" if isinstance(value, np.ndarray)
+                         else repr(value))
+                raise TypeError(f"grad: the assigned grad must be a Tensor or None, "
+                                f"got {type(value).__name__} {shown}")
+            if value.shape != self.shape:
+                raise ValueError(f"grad: the assigned grad has shape {value.shape}, "
+                                 f"the tensor has shape {self.shape}")
+            if value.dtype != self.dtype:
+                raise TypeError(f"grad: the assigned grad has dtype {value.dtype}, "
+                                f"the tensor has dtype {self.dtype}")
+        self._grad = value
+
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None:
+            self._refresh_view()
         return self._requires_grad
 
     @requires_grad.setter
@@ -118,36 +168,17 @@ class Tensor:
     def _accumulate_grad(self, g: np.ndarray, owned: bool = False) -> None:
         """Add g to .grad. g is copied unless `owned` says nothing else refers to it: the same
         array may be handed to several leaves or kept by the caller."""
-        if self.grad is None:
+        if self._grad is None:
             keep = owned and g.dtype == self.data.dtype
-            self.grad = Tensor._wrap(g if keep else g.astype(self.data.dtype, copy=True))
+            self._grad = Tensor._wrap(g if keep else g.astype(self.data.dtype, copy=True))
         else:
-            self.grad = Tensor._wrap(self.grad.data + g)
+            self._grad = Tensor._wrap((self._grad.data + g).astype(self.data.dtype, copy=False))
 
     def detach(self) -> Tensor:
         """The same array, cut from the graph."""
         out = Tensor._wrap(self.data)
         out._version = self._version
         return out
-
-    def zero_(self) -> Tensor:
-        self._check_writeable("zero_")
-        self.data[...] = 0
-        self._bump_version()
-        return self
-
-    def fill_(self, value: Scalar) -> Tensor:
-        self._check_writeable("fill_")
-        self.data[...] = value
-        self._bump_version()
-        return self
-
-    def copy_(self, source: TensorLike) -> Tensor:
-        self._check_writeable("copy_")
-        src = source.data if isinstance(source, Tensor) else np.asarray(source)
-        np.copyto(self.data, np.broadcast_to(src, self.shape), casting="unsafe")
-        self._bump_version()
-        return self
 
     def _bump_version(self) -> None:
         self._version.value += 1
@@ -158,38 +189,72 @@ class Tensor:
                                "call .clone() before changing it in place")
 
     def _check_inplace(self, op: str) -> None:
-        self._check_writeable(op)
-        if autograd.is_grad_enabled() and self.requires_grad and self.is_leaf:
-            raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
-                               "in-place operation; wrap it in `with minigrad.no_grad():`")
+        """Raise unless an in-place change of this tensor may be recorded (see ops/inplace)."""
+        from minigrad.ops.inplace import check_inplace
+
+        check_inplace(self, op)
+
+    # ---- in-place ops: recorded in the graph as torch does (minigrad.ops.inplace)
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
-        self._check_inplace("__setitem__")
-        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
-        self._bump_version()
+        from minigrad.ops.inplace import setitem
 
-    def _inplace(self, name: str, other: TensorLike, ufunc: np.ufunc) -> Tensor:
-        self._check_inplace(name)
-        if self.grad_fn is not None and autograd.is_grad_enabled():
-            raise RuntimeError(f"{name}: in-place ops on tensors in a graph are not supported; "
-                               "use the out-of-place operator")
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data,
-              casting="same_kind")
-        self._bump_version()
-        return self
+        setitem(self, index, value)
+
+    def zero_(self) -> Tensor:
+        from minigrad.ops.inplace import fill_
+
+        return fill_(self, 0, op="zero_")
+
+    def fill_(self, value: Scalar | Tensor) -> Tensor:
+        from minigrad.ops.inplace import fill_
+
+        return fill_(self, value)
+
+    def copy_(self, source: TensorLike) -> Tensor:
+        from minigrad.ops.inplace import copy_
+
+        return copy_(self, source)
 
     def add_(self, other: TensorLike, alpha: Scalar = 1) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return self._inplace("add_", other * alpha if alpha != 1 else other, np.add)
+        from minigrad.ops.inplace import add_
 
-    def sub_(self, other: TensorLike) -> Tensor:
-        return self._inplace("sub_", other, np.subtract)
+        return add_(self, other, alpha)
+
+    def sub_(self, other: TensorLike, alpha: Scalar = 1) -> Tensor:
+        from minigrad.ops.inplace import sub_
+
+        return sub_(self, other, alpha)
 
     def mul_(self, other: TensorLike) -> Tensor:
-        return self._inplace("mul_", other, np.multiply)
+        from minigrad.ops.inplace import mul_
+
+        return mul_(self, other)
 
     def div_(self, other: TensorLike) -> Tensor:
-        return self._inplace("div_", other, np.divide)
+        from minigrad.ops.inplace import div_
+
+        return div_(self, other)
+
+    def clamp_(self, min: TensorLike = None, max: TensorLike = None) -> Tensor:
+        from minigrad.ops.inplace import clamp_
+
+        return clamp_(self, min, max)
+
+    clip_ = clamp_
+
+    # `x += y` changes x in place, as in torch (so `p -= lr * p.grad` under no_grad updates p)
+    def __iadd__(self, other: TensorLike) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: TensorLike) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: TensorLike) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: TensorLike) -> Tensor:
+        return self.div_(other)
 
     # ---- plain properties
 
@@ -284,7 +349,11 @@ class Tensor:
     def double(self) -> Tensor:
         return self.type(np.float64)
 
+    def half(self) -> Tensor:
+        return self.type(np.float16)
+
     def long(self) -> Tensor:
+        """An int64 copy, outside the graph (as torch: integers carry no gradient)."""
         return self.type(np.int64)
 
     def clone(self) -> Tensor:
@@ -555,6 +624,15 @@ class Tensor:
 
         return getitem(self, index)
 
+    # last in the class: from here on, `int` and `bool` in annotations would name these
+    def int(self) -> Tensor:
+        """An int32 copy, outside the graph."""
+        return self.type(np.int32)
+
+    def bool(self) -> Tensor:
+        """A bool copy, outside the graph."""
+        return self.type(np.bool_)
+
 
 def _ew():
     from minigrad.ops import elementwise
@@ -567,15 +645,6 @@ def _shape_args(args: tuple) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
-
-
-def _index(index: Any) -> Any:
-    """An index with Tensors replaced by their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index
 
 
 def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:

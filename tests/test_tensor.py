@@ -134,3 +134,26 @@ def test_grad_is_none_until_backward_then_accumulates():
     (x * 3).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [5.0, 7.0])
     assert x.grad.dtype == np.float32 and not x.grad.requires_grad
+
+
+@pytest.mark.parametrize("cast, torch_dtype", [
+    (lambda x: x.long(), torch.int64), (lambda x: x.int(), torch.int32),
+    (lambda x: x.bool(), torch.bool), (lambda x: x.to(minigrad.int64), torch.int64),
+    (lambda x: x.type("int32"), torch.int32), (lambda x: x.to(minigrad.uint8), torch.uint8),
+])
+def test_integer_casts_of_a_tensor_that_requires_grad_leave_the_graph_like_torch(cast,
+                                                                                 torch_dtype):
+    values = np.array([1.7, -2.2, 0.0, 3.9])
+    y = cast(minigrad.tensor(values, requires_grad=True))
+    expected = torch.tensor(values, requires_grad=True).to(torch_dtype)
+    assert not y.requires_grad and y.grad_fn is None and not expected.requires_grad
+    assert y.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
+    np.testing.assert_array_equal(y.data, expected.numpy())
+
+
+def test_half_cast_stays_in_the_graph():
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x.half()
+    assert y.dtype == np.float16 and y.requires_grad
+    y.sum().backward()
+    assert x.grad.dtype == np.float32

@@ -54,6 +54,10 @@ def _dropout_inplace(x: Tensor, p: float) -> Tensor:
     if recording and x.is_leaf:
         raise RuntimeError("dropout: a leaf tensor that requires grad cannot be used with "
                            "inplace=True; use inplace=False")
+    if recording and x._base is not None:  # a view: the change is recorded on its base
+        from minigrad.ops.inplace import copy_
+
+        return copy_(x, Dropout.apply(x, p=float(p)))
     y = Dropout.apply(x, p=float(p), inplace=True)
     x._bump_version()
     if recording:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Context, Function
+from minigrad.dtypes import as_array
 from minigrad.tensor import Tensor
 
 
@@ -27,10 +28,15 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g.sum(axis=axes).reshape(shape) if axes else g.reshape(shape)
 
 
-def _operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
-    """Tensors or arrays of one float dtype, after checking that their shapes broadcast."""
-    like = a if isinstance(a, Tensor) else b
-    a, b = _promote(op, *(_constant(op, x, like) for x in (a, b)))
+def operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
+    """Tensors or arrays of torch's result dtype, after checking types and that the shapes
+    broadcast (a TypeError or ValueError naming `op` otherwise)."""
+    for x in (a, b):
+        _check_operand(op, x)
+    dtype = result_type(a, b)
+    if op in ("div", "div_") and dtype.kind in "biu":
+        dtype = np.dtype(np.float32)  # true division of integers, as torch
+    a, b = to_dtype(a, dtype), to_dtype(b, dtype)
     try:
         np.broadcast_shapes(np.shape(_data(a)), np.shape(_data(b)))
     except ValueError:
@@ -39,46 +45,87 @@ def _operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
     return a, b
 
 
-def _promote(op: str, a: Any, b: Any) -> tuple[Any, Any]:
-    """torch's type promotion where NumPy's differs: an integer or bool operand meeting a
-    float one takes the float's dtype (NumPy would widen int64 with float32 to float64), and
-    true division of integers gives float32. Integer tensors never require grad, so casting
-    their arrays loses no gradient."""
-    kind_a, kind_b = np.asarray(_data(a)).dtype.kind, np.asarray(_data(b)).dtype.kind
-    if kind_a == "f" and kind_b in "biu":
-        return a, _cast_array(b, _data(a).dtype)
-    if kind_b == "f" and kind_a in "biu":
-        return _cast_array(a, _data(b).dtype), b
-    if op == "div" and kind_a in "biu" and kind_b in "biu":
-        return _cast_array(a, np.float32), _cast_array(b, np.float32)
-    return a, b
+_operands = operands
 
 
-def _cast_array(x: Any, dtype: Any) -> Any:
+def _check_operand(op: str, x: Any) -> None:
     if isinstance(x, Tensor):
-        return Tensor._wrap(x.data.astype(dtype))
-    return np.asarray(x, dtype=dtype)
+        return
+    kind = None if x is None or isinstance(x, (str, bytes)) else _array_or_none(x)
+    if kind is None or kind.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: the other operand must be a Tensor, a number or a numeric "
+                        f"array, got {type(x).__name__} {x!r}")
+
+
+def _array_or_none(x: Any) -> np.ndarray | None:
+    try:
+        return np.asarray(x)
+    except ValueError:  # ragged nested lists
+        return None
+
+
+def result_type(*values: Any) -> np.dtype:
+    """torch's type promotion. Operands form three tiers: tensors with dims, 0-d tensors, and
+    Python numbers (a Python float counts as float32). A lower tier changes the result only
+    when its category (bool < integer < float) is higher, so `float32 tensor + float64 0-d
+    tensor` is float32 and `int64 tensor + 2.5` is float32."""
+    tiers: list[np.dtype | None] = [None, None, None]
+    for x in values:
+        tier, dtype = _tier(x)
+        so_far = tiers[tier]
+        tiers[tier] = dtype if so_far is None else _promote_pair(so_far, dtype)
+    dims, zero_dim, numbers = tiers
+    result = _combine_categories(dims, _combine_categories(zero_dim, numbers))
+    assert result is not None, "result_type needs at least one operand"
+    return result
+
+
+def _tier(x: Any) -> tuple[int, np.dtype]:
+    """(0 tensor or array with dims | 1 zero-dim tensor or array | 2 Python number, dtype)."""
+    if isinstance(x, (Tensor, np.ndarray)):
+        return (0 if x.ndim else 1), x.dtype
+    if isinstance(x, (bool, np.bool_)):
+        return 2, np.dtype(np.bool_)
+    if isinstance(x, (int, np.integer)):
+        return 2, np.dtype(np.int64)
+    if isinstance(x, (float, np.floating)):
+        return 2, np.dtype(np.float32)
+    return 0, as_array(x).dtype  # a (nested) list, as a tensor made from it
+
+
+def _promote_pair(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch's promote_types: a float meeting an integer or bool keeps the float's dtype
+    (NumPy would widen int64 with float32 to float64)."""
+    if a.kind == "f" and b.kind != "f":
+        return a
+    if b.kind == "f" and a.kind != "f":
+        return b
+    return np.promote_types(a, b)
+
+
+def _combine_categories(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """The higher tier's dtype, unless the lower tier is of a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote_pair(higher, lower)
+    return higher
+
+
+def to_dtype(x: Any, dtype: np.dtype) -> Any:
+    """`x` in `dtype`: a Tensor through `cast` (so a gradient flows back), others as arrays."""
+    if isinstance(x, Tensor):
+        return cast(x, dtype)
+    # a cast rather than asarray(x, dtype): a number too large for a small integer dtype
+    # wraps around as in torch (uint8 tensor + 300) instead of raising OverflowError
+    return np.asarray(as_array(x) if isinstance(x, (list, tuple)) else x).astype(dtype,
+                                                                                copy=False)
 
 
 def _data(x: Any) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else x
-
-
-def _constant(op: str, x: Any, like: Tensor) -> Any:
-    """A Python number or array-like becomes an array of `like`'s float dtype."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
-        return x
-    if x is None or np.asarray(x).dtype.kind not in "biuf":
-        raise TypeError(f"{op}: the other operand must be a Tensor, a number or a numeric "
-                        f"array, got {type(x).__name__} {x!r}")
-    dtype = like.dtype if like.dtype.kind == "f" else np.result_type(like.dtype, np.asarray(x))
-    if isinstance(x, bool) or (isinstance(x, (int, float)) and like.dtype.kind == "f"):
-        dtype = like.dtype
-    elif isinstance(x, float):  # an integer tensor and a Python float: float32, as torch
-        dtype = np.float32
-    return np.asarray(x, dtype=dtype)
 
 
 class Add(Function):
@@ -145,8 +192,9 @@ class Div(Function):
 class Pow(Function):
     """y = a ** b.  Backward: da = g * b * a^(b-1), db = g * y * log(a).
 
-    Kinks: db is taken as 0 where a = 0 (torch's value; log(0) would give NaN), and da as 0
-    where b = 0 (torch's value; 0 * a^(-1) is NaN at a = 0).
+    Values where these formulas meet 0·inf or log of a non-positive number are torch's:
+    da = 0 where b = 0 (even at a = 0); db = 0 where a = 0 and b ≥ 0, while a = 0 with b < 0
+    gives y·log(a) = inf·(−inf) = −inf and a < 0 gives NaN (log of a negative number).
     """
 
     @staticmethod
@@ -154,7 +202,8 @@ class Pow(Function):
         if np.result_type(a, b).kind in "iu" and np.any(np.asarray(b) < 0):
             raise ValueError(f"pow: integers to negative integer powers are not allowed "
                              f"(exponent {np.min(b)}); use a float base")
-        y = np.power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf and NaN, as torch
+            y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -162,14 +211,12 @@ class Pow(Function):
     def backward(ctx: Context, g):
         a, b, y = ctx.saved_tensors
         da = db = None
-        if ctx.needs_input_grad[0]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                # b = 0 gives da = 0 even at a = 0, where a^(b-1) is inf (torch's value)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
                 da = unbroadcast(np.where(b == 0, 0, g * b * np.power(a, b - 1)), np.shape(a))
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            db = unbroadcast(g * y * log_a, np.shape(b))
+            if ctx.needs_input_grad[1]:
+                y_log_a = np.where((a == 0) & (b >= 0), 0, y * np.log(a))
+                db = unbroadcast(g * y_log_a, np.shape(b))
         return da, db
 
 
@@ -247,7 +294,12 @@ class Abs(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b).  Backward: g goes to the larger input; at ties each gets g/2 (torch)."""
+    """y = max(a, b).
+
+    Backward (torch's rule): each side gets g, except the smaller side (0) and ties (g/2
+    each). A comparison with NaN is false, so where either side is NaN both get the whole g.
+    Saved: a, b.
+    """
 
     @staticmethod
     def forward(ctx: Context, a, b):
@@ -257,14 +309,15 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx: Context, g):
         a, b = ctx.saved_tensors
-        share_a = (a > b) + 0.5 * (a == b)
-        da = unbroadcast(g * share_a, np.shape(a)) if ctx.needs_input_grad[0] else None
-        db = unbroadcast(g * (1 - share_a), np.shape(b)) if ctx.needs_input_grad[1] else None
-        return da, db
+        return _split_between(ctx, g, a, b, a_loses=a < b, b_loses=a > b)
 
 
 class Minimum(Function):
-    """y = min(a, b).  Backward: g goes to the smaller input; at ties each gets g/2 (torch)."""
+    """y = min(a, b).
+
+    Backward (torch's rule): each side gets g, except the larger side (0) and ties (g/2
+    each); where either side is NaN both get the whole g. Saved: a, b.
+    """
 
     @staticmethod
     def forward(ctx: Context, a, b):
@@ -274,31 +327,51 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx: Context, g):
         a, b = ctx.saved_tensors
-        share_a = (a < b) + 0.5 * (a == b)
-        da = unbroadcast(g * share_a, np.shape(a)) if ctx.needs_input_grad[0] else None
-        db = unbroadcast(g * (1 - share_a), np.shape(b)) if ctx.needs_input_grad[1] else None
-        return da, db
+        return _split_between(ctx, g, a, b, a_loses=a > b, b_loses=a < b)
+
+
+def _split_between(ctx: Context, g, a, b, a_loses, b_loses):
+    """(da, db) for maximum/minimum: g where a side does not lose, g/2 at ties, else 0."""
+    tie, half = a == b, g * 0.5
+    da = db = None
+    if ctx.needs_input_grad[0]:
+        da = unbroadcast(np.where(tie, half, np.where(a_loses, 0, g)), np.shape(a))
+    if ctx.needs_input_grad[1]:
+        db = unbroadcast(np.where(tie, half, np.where(b_loses, 0, g)), np.shape(b))
+    return da, db
 
 
 class Clip(Function):
-    """y = min(max(x, lo), hi).  Backward: dx = g * [lo <= x <= hi] (torch: g passes at bounds)."""
+    """y = min(max(x, lo), hi); either bound may be None, a number or a tensor.
+
+    Backward (torch's rule): dx = g · [lo ≤ x ≤ hi] (g passes at the bounds, not at NaN).
+    With both bounds, dlo = g · [x < lo and lo < hi] and dhi = g · [x > hi or hi < lo]
+    (for lo > hi the output is hi); with one bound, dlo = g · [x < lo], dhi = g · [x > hi].
+    Each is summed back to its input's shape. Saved: x, lo, hi.
+    """
 
     @staticmethod
     def forward(ctx: Context, x, lo=None, hi=None):
-        ctx.save_for_backward(x)
-        ctx.bounds = (lo, hi)
+        ctx.save_for_backward(x, lo, hi)
         return np.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx: Context, g):
-        (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        inside = np.ones(x.shape, dtype=bool)
+        x, lo, hi = ctx.saved_tensors
+        inside = np.ones(np.shape(g), dtype=bool)
         if lo is not None:
             inside &= x >= lo
         if hi is not None:
             inside &= x <= hi
-        return (g * inside,)
+        dx = unbroadcast(np.where(inside, g, 0), np.shape(x))
+        dlo = dhi = None
+        if ctx.needs_input_grad[1]:
+            below = (x < lo) & (lo < hi) if hi is not None else x < lo
+            dlo = unbroadcast(np.where(below, g, 0), np.shape(lo))
+        if ctx.needs_input_grad[2]:
+            above = (x > hi) | (hi < lo) if lo is not None else x > hi
+            dhi = unbroadcast(np.where(above, g, 0), np.shape(hi))
+        return dx, dlo, dhi
 
 
 class Where(Function):
@@ -381,14 +454,35 @@ def abs(x: Tensor) -> Tensor:
     return Abs.apply(_as_tensor(x))
 
 
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """Clamp to [min, max]; either bound may be None (as torch.clamp)."""
-    if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
-    for name, bound in (("min", min), ("max", max)):
-        if bound is not None and np.asarray(_data(bound)).dtype.kind not in "biuf":
-            raise TypeError(f"clip: {name} must be a number or a numeric Tensor, got {bound!r}")
-    return Clip.apply(_as_tensor(x), lo=min, hi=max)
+def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Clamp to [min, max]; either bound may be None, a number or a tensor (as torch.clamp)."""
+    return clamp_op("clip", _as_tensor(x), min, max)
+
+
+def clamp_op(op: str, x: Tensor, lo: Any, hi: Any) -> Tensor:
+    """`clip` with the name `op` in its errors; the bounds join x's type promotion."""
+    if lo is None and hi is None:
+        raise ValueError(f"{op}: at least one of min and max must be given")
+    _check_bound(op, "min", lo)
+    _check_bound(op, "max", hi)
+    given = [v for v in (x, lo, hi) if v is not None]
+    try:
+        np.broadcast_shapes(*(np.shape(_data(v)) for v in given))
+    except ValueError:
+        shapes = ", ".join(str(tuple(np.shape(_data(v)))) for v in given)
+        raise ValueError(f"{op}: the shapes of x, min and max {shapes} do not broadcast") \
+            from None
+    dtype = result_type(*given)
+    return Clip.apply(*(None if v is None else to_dtype(v, dtype) for v in (x, lo, hi)))
+
+
+def _check_bound(op: str, name: str, bound: Any) -> None:
+    if bound is None:
+        return
+    array = None if isinstance(bound, (str, bytes)) else _array_or_none(_data(bound))
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {name} must be a number or a numeric Tensor, "
+                        f"got {type(bound).__name__} {bound!r}")
 
 
 clamp = clip
@@ -413,8 +507,11 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def cast(x: Tensor, dtype: np.dtype) -> Tensor:
+    """`x` as `dtype`; a cast to an integer or bool dtype leaves the graph (as torch)."""
     if x.dtype == dtype:
         return x
+    if np.dtype(dtype).kind not in "fc":
+        return Tensor._wrap(x.data.astype(dtype))
     return Cast.apply(x, dtype=dtype)
 
 
@@ -435,4 +532,4 @@ def _as_tensor(x: Any) -> Tensor:
 def _as_float(x: Any) -> Tensor:
     """A tensor for a float-valued op: integers and bools become float32, as in torch."""
     x = _as_tensor(x)
-    return _cast_array(x, np.float32) if x.dtype.kind in "biu" else x
+    return cast(x, np.dtype(np.float32)) if x.dtype.kind in "biu" else x

@@ -224,11 +224,26 @@ def _max_over_taps(ph: np.ndarray, taps: list, need_argmax: bool):
     return best, arg
 
 
+def _first_real_tap_where_all_minus_inf(y: np.ndarray, arg: np.ndarray, wh: _Window,
+                                        ww: _Window) -> np.ndarray:
+    """Where a window's maximum is −inf, its arg-max is its first element inside the input
+    (torch starts each window's search there), not a padding tap that ties with it."""
+    minus_inf = y == -np.inf
+    if not minus_inf.any():
+        return arg
+    # first tap row u (column v) of each window that lands inside the input: i·s + u·d ≥ p
+    u0 = np.maximum(0, -(-(wh.padding - np.arange(wh.out) * wh.stride) // wh.dilation))
+    v0 = np.maximum(0, -(-(ww.padding - np.arange(ww.out) * ww.stride) // ww.dilation))
+    first = (u0[:, None] * ww.kernel + v0[None, :]).astype(arg.dtype)  # (OH, OW)
+    return np.where(minus_inf, first, arg)
+
+
 class MaxPool2d(Function):
     """y[n,c,i,j] = max_{u,v} xp[n,c, i·s+u·d, j·s+v·d]   (xp: x padded with −inf)
 
     Backward: the whole g[n,c,i,j] goes to the arg-max of its window (the first maximum in
-    row-major tap order on ties, as torch); overlapping windows add up. Saved: the arg-max
+    row-major tap order on ties, as torch; the first element inside the input when the
+    maximum is −inf); overlapping windows add up. Saved: the arg-max
     tap of each window (int32, the output's shape). See docs/derivations.md#pooling.
     `indices`, when a list, receives torch's flat per-plane indices (for return_indices).
     """
@@ -239,6 +254,8 @@ class MaxPool2d(Function):
         xp = _pad(_batched(x), wh, ww, -np.inf)
         need_argmax = ctx.needs_input_grad[0] or indices is not None
         y, arg = _max_over_taps(_phases(xp, wh, ww), _taps(wh, ww), need_argmax)
+        if need_argmax:
+            arg = _first_real_tap_where_all_minus_inf(y, arg, wh, ww)
         if indices is not None:
             indices.append(_torch_indices(arg, wh, ww).reshape(y.shape[-x.ndim:]))
         ctx.save_for_backward(arg)

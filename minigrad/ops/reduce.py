@@ -118,7 +118,8 @@ class Extreme(Function):
     """y = max x (or min x) over all elements.
 
     Backward: g is split evenly among the elements equal to y (torch's rule for the full
-    reduction), so dx = g · [x = y] / count. Saved: x, y.
+    reduction), so dx = g · [x = y] / count. When x holds NaN, y is NaN and g is split among
+    the NaNs (as torch). Saved: x, y.
     """
 
     @staticmethod
@@ -131,12 +132,13 @@ class Extreme(Function):
     @staticmethod
     def backward(ctx: Context, g):
         x, y = ctx.saved_tensors
-        hits = x == y
+        hits = np.isnan(x) if np.isnan(y) else x == y
         return (hits * (g / np.count_nonzero(hits)),)
 
 
 class ExtremeAlongDim(Function):
-    """y = x at `indices` (the first max or min along `axis`, found by the wrapper).
+    """y = x at `indices` (the first max or min along `axis`, found by the wrapper; the
+    first NaN when there is one, as torch).
 
     Backward: g goes to the returned index only (as torch with `dim`):
     dx[..., i, ...] = g where i = indices, 0 elsewhere. Saved: indices (small ints, in ctx).

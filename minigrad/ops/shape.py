@@ -2,19 +2,20 @@
 
 `flatten`, `squeeze`, `unsqueeze` are reshapes and `transpose` is a permute. Ops whose output
 is a NumPy view of the input share the input's version counter, so an in-place change made
-through the view is still caught by backward.
+through the view is still caught by backward, and remember how to remake the view from its
+base, so that an in-place change through the view is recorded on the base (ops/inplace.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import Context, Function
+from minigrad.autograd import Context, Function, is_grad_enabled
 from minigrad.checks import check_tensor as _check_tensor
-from minigrad.ops.elementwise import unbroadcast
+from minigrad.ops.elementwise import cast, result_type, unbroadcast
 from minigrad.tensor import Tensor
 
 Shape = Sequence[int]
@@ -30,10 +31,24 @@ def _normalize_dim(op: str, dim: Any, ndim: int) -> int:
     return int(dim) % ndim
 
 
-def _share_version(out: Tensor, x: Tensor) -> Tensor:
-    """Give a view the version counter of the tensor it looks into (as torch's views)."""
-    if np.may_share_memory(out.data, x.data):
-        out._version = x._version
+def _share_version(out: Tensor, x: Tensor, replay: Callable[[Tensor], Tensor]) -> Tensor:
+    """Make `out` a view of `x` when it shares `x`'s memory, as torch's views: it shares the
+    version counter, and keeps the root base with `replay` (the view op) composed onto the
+    view function of `x`, so that it can be remade from the base. A view made under no_grad
+    keeps no view function: it is never remade, and recording an in-place change through it
+    raises (as torch)."""
+    if not np.may_share_memory(out.data, x.data):
+        return out
+    out._version = x._version
+    out._view_version = x._version.value
+    if x._base is None:
+        out._base, out._view_fn = x, replay
+    else:
+        parent_fn = x._view_fn
+        out._base = x._base
+        out._view_fn = None if parent_fn is None else lambda base: replay(parent_fn(base))
+    if not is_grad_enabled():
+        out._view_fn = None
     return out
 
 
@@ -73,7 +88,8 @@ def _resolve_shape(shape: tuple[int, ...], in_shape: tuple[int, ...]) -> tuple[i
 def reshape(x: Tensor, shape: Shape | int) -> Tensor:
     """The same elements in `shape`; one entry may be -1 (inferred)."""
     shape = _resolve_shape(_int_tuple("reshape", shape, "shape"), _check_tensor("reshape", x).shape)
-    return _share_version(Reshape.apply(x, shape=shape), x)
+    return _share_version(Reshape.apply(x, shape=shape), x,
+                          lambda base: Reshape.apply(base, shape=shape))
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -132,7 +148,8 @@ def permute(x: Tensor, dims: Shape) -> Tensor:
     axes = tuple(_normalize_dim("permute", d, max(ndim, 1)) for d in dims)
     if sorted(axes) != list(range(ndim)):
         raise ValueError(f"permute: dims {dims} is not a permutation of the dims of {x.shape}")
-    return _share_version(Permute.apply(x, dims=axes), x)
+    return _share_version(Permute.apply(x, dims=axes), x,
+                          lambda base: Permute.apply(base, dims=axes))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -170,7 +187,9 @@ def expand(x: Tensor, shape: Shape) -> Tensor:
     if lead < 0 or any(s < 0 for s in shape[:lead]) or any(
             s != n and (n != 1 or s < 0) for s, n in zip(kept, in_shape)):
         raise ValueError(f"expand: cannot expand shape {in_shape} to {shape}")
-    return _share_version(Expand.apply(x, shape=shape[:lead] + kept), x)
+    shape = shape[:lead] + kept
+    return _share_version(Expand.apply(x, shape=shape), x,
+                          lambda base: Expand.apply(base, shape=shape))
 
 
 class GetItem(Function):
@@ -198,30 +217,40 @@ class GetItem(Function):
         return (dx,)
 
 
-def _index_part(part: Any) -> Any:
+def _index_part(op: str, part: Any) -> Any:
     """One index entry as NumPy takes it: Tensors and lists become arrays of int or bool."""
     if isinstance(part, Tensor):
         part = part.data
     if isinstance(part, list):
-        part = np.asarray(part)
+        try:
+            part = np.asarray(part)
+        except ValueError:  # ragged
+            raise TypeError(f"{op}: the index {part!r} is not a valid index") from None
     basic = part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer))
     if not basic and not (isinstance(part, np.ndarray) and part.dtype.kind in "biu"):
-        kind = part.dtype if isinstance(part, np.ndarray) else type(part).__name__
-        raise TypeError(f"getitem: indices must be ints, slices, None, Ellipsis or integer or "
+        kind = (f"an array of dtype {part.dtype}" if isinstance(part, np.ndarray)
+                else f"{type(part).__name__} {part!r}")
+        raise TypeError(f"{op}: indices must be ints, slices, None, Ellipsis or integer or "
                         f"boolean arrays/tensors, got {kind}")
     return part
 
 
+def index_parts(op: str, index: Any) -> tuple:
+    """A user's index as a tuple of entries NumPy takes, each checked (TypeError naming `op`)."""
+    return tuple(_index_part(op, p) for p in (index if isinstance(index, tuple) else (index,)))
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
     """`x[index]` with NumPy (= torch) semantics, differentiable."""
-    parts = tuple(_index_part(p) for p in (index if isinstance(index, tuple) else (index,)))
+    parts = index_parts("getitem", index)
     accumulate = any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" and p.size > 1
                      for p in parts)
     try:
         out = GetItem.apply(_check_tensor("getitem", x), index=parts, accumulate=accumulate)
     except IndexError as error:
         raise IndexError(f"getitem: {error} (indexing a tensor of shape {x.shape})") from None
-    return _share_version(out, x)
+    return _share_version(out, x,
+                          lambda base: GetItem.apply(base, index=parts, accumulate=accumulate))
 
 
 class Cat(Function):
@@ -250,6 +279,13 @@ def _check_sequence(op: str, tensors: Any) -> list[Tensor]:
     return list(tensors)
 
 
+def _promoted(tensors: list[Tensor]) -> list[Tensor]:
+    """The tensors cast to their common dtype under torch's promotion (`cat(float32, int64)`
+    is float32); a cast inside the graph, so gradients come back in each input's dtype."""
+    dtype = result_type(*tensors)
+    return [cast(t, dtype) for t in tensors]
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along an existing dim; all other sizes must match."""
     tensors = _check_sequence("cat", tensors)
@@ -262,7 +298,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 a != b for d, (a, b) in enumerate(zip(t.shape, first)) if d != axis):
             raise ValueError(f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape "
                              f"{first}; sizes must match except in dim {dim}")
-    return Cat.apply(*tensors, axis=axis)
+    return Cat.apply(*_promoted(tensors), axis=axis)
 
 
 class Stack(Function):
@@ -288,7 +324,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t.shape != first:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape "
                              f"{first}; all shapes must be equal")
-    return Stack.apply(*tensors, axis=axis)
+    return Stack.apply(*_promoted(tensors), axis=axis)
 
 
 _NUMPY_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",

@@ -91,6 +91,24 @@ def test_dropout_inplace_writes_into_x_and_backpropagates():
     np.testing.assert_allclose(leaf.grad.data, expected)
 
 
+def test_dropout_inplace_through_a_view_is_recorded_on_the_base():
+    leaf = minigrad.randn(4, 5, dtype=np.float64, requires_grad=True)
+    base = leaf * 2.0
+    view = base[1:]
+    dropout(view, p=0.5, inplace=True)
+    upstream = np.random.default_rng(0).standard_normal((4, 5))
+    (base * minigrad.tensor(upstream)).sum().backward()
+    kept = (base.data[1:] != 0) / 0.5  # the mask, scaled
+    np.testing.assert_allclose(leaf.grad.data[0], 2.0 * upstream[0])
+    np.testing.assert_allclose(leaf.grad.data[1:], 2.0 * upstream[1:] * kept)
+
+
+def test_dropout_inplace_on_a_view_of_a_leaf_that_requires_grad_raises():
+    x = minigrad.randn(3, 4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf tensor"):
+        dropout(x[1:], inplace=True)
+
+
 def test_dropout_inplace_on_a_leaf_that_requires_grad_raises():
     x = minigrad.randn(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="^dropout: "):

@@ -202,3 +202,67 @@ def test_broadcast_gradient_is_summed_back_to_input_shape(pair):
     summed = expected.sum(axis=tuple(range(extra)))
     summed = summed.sum(axis=tuple(i for i, n in enumerate(a.shape) if n == 1), keepdims=True)
     np.testing.assert_allclose(a.grad.data, summed.reshape(a.shape))
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("mg_fn, torch_fn", [(ew.maximum, torch.maximum),
+                                             (ew.minimum, torch.minimum)])
+def test_maximum_minimum_with_a_nan_side_give_both_sides_the_gradient_like_torch(mg_fn,
+                                                                                 torch_fn):
+    mine, theirs = _grads(mg_fn, torch_fn, [1.0, NAN, 2.0, NAN], [NAN, 1.0, 2.0, NAN])
+    for m, t in zip(mine, theirs):
+        np.testing.assert_array_equal(m, t)
+    np.testing.assert_array_equal(mine[0], [1.0, 1.0, 0.5, 1.0])
+
+
+def test_pow_exponent_gradient_at_negative_base_and_zero_to_minus_one_matches_torch():
+    """d/db a**b = a**b · log a: NaN for a < 0, −inf at a = 0, b = −1 (torch's values)."""
+    mine, theirs = _grads(ew.pow, torch.pow, [-2.0, 0.0, 0.0, -1.5, 2.0],
+                          [2.0, -1.0, 2.0, 0.5, 0.5])
+    for m, t in zip(mine, theirs):
+        np.testing.assert_array_equal(m, t)
+    assert np.isnan(mine[1][0]) and mine[1][1] == -np.inf and mine[1][2] == 0.0
+
+
+@st.composite
+def clamp_operands(draw):
+    """x with tensor bounds that broadcast to its shape, some with min > max."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                    max_side=4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x, lo, hi = (rng.standard_normal(s) for s in (shapes.result_shape, *shapes.input_shapes))
+    return x, np.asarray(lo - 0.5), np.asarray(hi + 0.5)
+
+
+@given(operands=clamp_operands())
+def test_clamp_with_tensor_bounds_matches_torch_and_finite_differences(operands):
+    check_forward_matches_torch(ew.clip, torch.clamp, operands)
+    check_backward_matches_torch(ew.clip, torch.clamp, operands)
+    check_finite_differences(ew.clip, operands)
+
+
+@pytest.mark.parametrize("bounds", ["min", "max", "both"])
+def test_clamp_with_tensor_bounds_at_ties_and_crossed_bounds_matches_torch(bounds):
+    x = [-1.0, 2.0, 0.0, 5.0, -3.0, 0.5]
+    lo = [-1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    hi = [0.0, 2.0, -1.0, 1.0, 1.0, 0.0]  # x at a bound, and lo > hi in the last entries
+    values = {"x": x, "min": lo, "max": hi}
+    names = ["x", "min", "max"] if bounds == "both" else ["x", bounds]
+    mg = {n: minigrad.tensor(values[n], dtype="float64", requires_grad=True) for n in names}
+    th = {n: torch.tensor(values[n], dtype=torch.float64, requires_grad=True) for n in names}
+    ew.clip(**mg).sum().backward()
+    torch.clamp(th.pop("x"), **th).sum().backward()
+    for n in th:
+        np.testing.assert_array_equal(mg[n].grad.data, th[n].grad.numpy(), err_msg=n)
+
+
+def test_clamp_with_tensor_bounds_keeps_float32_and_gradients_reach_the_bounds():
+    x = minigrad.randn(3, 4, requires_grad=True)
+    lo = minigrad.tensor(np.float64(-0.5), requires_grad=True)  # a 0-d float64 bound
+    y = ew.clip(x, lo, 0.5)
+    assert y.dtype == np.float32  # (torch: a 0-d tensor does not promote a float32 tensor)
+    y.sum().backward()
+    assert lo.grad.dtype == np.float64 and lo.grad.shape == ()
+    assert lo.grad.item() == (x.data < -0.5).sum()

@@ -231,3 +231,35 @@ def test_pooling_rejects_5d_input():
 def test_pooling_rejects_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call(minigrad.tensor(_X))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=1, padding=1, dilation=2),
+    dict(kernel_size=(2, 3), stride=2, padding=(1, 1), ceil_mode=True),
+])
+def test_max_pool2d_all_minus_inf_windows_send_the_gradient_to_the_first_real_element(kwargs):
+    """torch starts each window's search at its first element inside the input; where every
+    real element is −inf, that element keeps the gradient (padding would lose it)."""
+    x = np.arange(50.0).reshape(1, 2, 5, 5)
+    x[0, 0] = -np.inf
+    x[0, 1, :2, :3] = -np.inf
+    check_backward_matches_torch(_max_pool(**kwargs), _torch_max_pool(**kwargs), [x])
+    _, indices = max_pool2d(minigrad.tensor(x), return_indices=True, **kwargs)
+    _, expected = TF.max_pool2d(torch.tensor(x), return_indices=True, **kwargs)
+    np.testing.assert_array_equal(indices.data, expected.numpy())
+
+
+@pytest.mark.parametrize("pool", ["max", "avg", "adaptive"])
+@given(seed=st.integers(0, 2**31))
+def test_pooling_float32_gradients_match_torch(pool, seed):
+    x = np.random.default_rng(seed).standard_normal((2, 3, 7, 6)).astype(np.float32)
+    mg_fn, torch_fn = {
+        "max": (_max_pool(kernel_size=3, stride=2, padding=1),
+                _torch_max_pool(kernel_size=3, stride=2, padding=1)),
+        "avg": (lambda t: avg_pool2d(t, 3, stride=2, padding=1),
+                lambda t: TF.avg_pool2d(t, 3, stride=2, padding=1)),
+        "adaptive": (lambda t: adaptive_avg_pool2d(t, (3, 4)),
+                     lambda t: TF.adaptive_avg_pool2d(t, (3, 4))),
+    }[pool]
+    check_backward_matches_torch(mg_fn, torch_fn, [x], atol=1e-6, rtol=1e-5, seed=seed)

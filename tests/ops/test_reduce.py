@@ -198,3 +198,48 @@ def test_non_int_dim_raises_type_error():
 def test_mean_of_an_integer_tensor_raises_type_error():
     with pytest.raises(TypeError, match="^mean: .*int64"):
         minigrad.arange(4).mean()
+
+
+NAN = float("nan")
+WITH_NANS = np.array([[1.0, NAN, 3.0, NAN], [1.0, 5.0, 2.0, 2.0], [NAN, -1.0, -1.0, 0.0]])
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_full_max_min_over_nans_split_the_gradient_among_the_nans_like_torch(op):
+    x = minigrad.tensor(WITH_NANS, requires_grad=True)
+    t = torch.tensor(WITH_NANS, requires_grad=True)
+    y, ty = getattr(x, op)(), getattr(t, op)()
+    assert np.isnan(y.item()) and np.isnan(ty.item())
+    (y * 3.0).backward()
+    (ty * 3.0).backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+    np.testing.assert_array_equal(x.grad.data, np.isnan(WITH_NANS) * 1.0)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_max_min_along_dim_over_nans_match_torch(op, dim):
+    check_forward_matches_torch(lambda x: getattr(x, op)(dim).values,
+                                lambda t: getattr(t, op)(dim).values, [WITH_NANS])
+    check_backward_matches_torch(lambda x: getattr(x, op)(dim).values,
+                                 lambda t: getattr(t, op)(dim).values, [WITH_NANS])
+    ours = getattr(minigrad.tensor(WITH_NANS), op)(dim).indices
+    np.testing.assert_array_equal(ours.data, getattr(torch.tensor(WITH_NANS), op)(dim).indices)
+
+
+FLOAT32_REDUCTIONS = {
+    "sum": (lambda x: x.sum(1), None), "mean": (lambda x: x.mean((0, 2)), None),
+    "var": (lambda x: x.var(2), None), "max": (lambda x: x.max(), None),
+    "min_dim": (lambda x: x.min(1).values, lambda t: t.min(1).values),
+    "max_dim_keepdim": (lambda x: x.max(0, keepdim=True).values,
+                        lambda t: t.max(0, keepdim=True).values),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT32_REDUCTIONS)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_reduction_float32_gradients_match_torch(name, seed):
+    mg_fn, torch_fn = FLOAT32_REDUCTIONS[name]
+    x = np.random.default_rng(seed).standard_normal((3, 4, 5)).astype(np.float32)
+    check_backward_matches_torch(mg_fn, torch_fn or mg_fn, [x], atol=1e-6, rtol=1e-5,
+                                 seed=seed)

@@ -99,12 +99,12 @@ LOAD_STATE_DICT = [
 def _step_with_grad(world, grad: minigrad.Tensor) -> None:
     """Step with a bad gradient on the last parameter: no earlier parameter may move."""
     bias = world.model[5].bias
-    good = bias.grad
-    bias.grad = grad
+    good = bias.grad.data
+    bias.grad.data = grad.data  # (assigning `bias.grad` itself refuses a bad gradient)
     try:
         world.opt.step()
     finally:
-        bias.grad = good
+        bias.grad.data = good
 
 
 def _step_with_nan_lr(world) -> None:
