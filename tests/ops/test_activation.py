@@ -9,6 +9,9 @@ import minigrad
 from minigrad.ops import activation as A
 from tests import helpers, strategies
 
+# every test here runs on the reference kernels and on the fast ones
+pytestmark = pytest.mark.usefixtures("kernels")
+
 # name, minigrad op, torch op, points where the derivative jumps
 ELEMENTWISE = [
     ("relu", A.relu, TF.relu, [0.0]),

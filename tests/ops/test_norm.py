@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad
-from minigrad.ops.norm import batch_norm
+from minigrad.nn.functional import batch_norm
 from tests import helpers
+
+# every test here runs on the reference kernels and on the fast ones
+pytestmark = pytest.mark.usefixtures("kernels")
 
 # a grid of distinct values 0.025 apart: every channel has a spread, so its variance is not 0
 spread_values = st.integers(-400, 400).map(lambda k: k / 40)
