@@ -36,7 +36,7 @@ class ReLUFunction(Function):
 
 
 class ReLU6Function(Function):
-    """y = min(max(x, 0), 6), dx = g·[not (y ≤ 0 or y ≥ 6)], from y as ReLU's.
+    """y = min(max(x, 0), 6), dx = g·[0 < y < 6]: 0 < y < 6 exactly where 0 < x < 6.
     See docs/derivations.md#relu6."""
 
     @staticmethod
@@ -74,7 +74,7 @@ class HardSigmoidFunction(Function):
 
 class HardSwishFunction(Function):
     """y = x·relu6(x + 3)/6 and dx = g·s without branches (6s = c + c·[|x| < 3] + 3,
-    c = x clipped to [−3, 3] with NaN taken as 3). See docs/derivations.md#hard-swish."""
+    c = x clipped to [−3, 3]). See docs/derivations.md#hard-swish."""
 
     @staticmethod
     def forward(ctx: Context, x):
@@ -107,10 +107,9 @@ def relu6_chunk(y: np.ndarray, x: np.ndarray) -> None:
 
 
 def relu6_grad_chunk(dx: np.ndarray, g: np.ndarray, y: np.ndarray) -> None:
-    stops = np.less_equal(y, 0)
-    stops |= y >= 6
-    np.logical_not(stops, out=stops)
-    np.multiply(g, stops, out=dx)
+    inside = y > 0
+    inside &= y < 6
+    np.multiply(g, inside, out=dx)
 
 
 def hardswish_chunk(y: np.ndarray, x: np.ndarray) -> None:
@@ -123,10 +122,8 @@ def hardswish_chunk(y: np.ndarray, x: np.ndarray) -> None:
 
 
 def hardswish_grad_chunk(dx: np.ndarray, g: np.ndarray, x: np.ndarray) -> None:
-    # 6s = c + c·[|x| < 3] + 3: 2x + 3 between the kinks, c + 3 = 0 or 6 outside and at them;
-    # fmin/fmax rather than clip take NaN to 3, so that s = 1 there, as torch's
-    c = np.fmin(x, 3.0)
-    np.fmax(c, -3.0, out=c)
+    # 6s = c + c·[|x| < 3] + 3: 2x + 3 between the kinks, c + 3 = 0 or 6 outside and at them
+    c = np.clip(x, -3.0, 3.0)
     np.multiply(c, np.abs(x) < 3.0, out=dx)
     dx += c
     dx += 3.0

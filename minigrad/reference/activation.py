@@ -1,8 +1,9 @@
 """Reference kernels of the hand-derived activations: ReLU, ReLU6, hard-sigmoid, hard-swish.
 
-`g` is the incoming gradient, `dx` the gradient of `x`. At a kink the slope is torch 2.13's;
-at NaN the gradient passes through wherever torch's does (ReLU, ReLU6, hard-swish), since
-every comparison with NaN is false.
+`g` is the incoming gradient, `dx` the gradient of `x`. At a kink the slope is torch 2.13's.
+At x = NaN, dx is g for ReLU, 0 for ReLU6 and hard-sigmoid, NaN for hard-swish: torch's values
+(for ReLU6 and hard-swish those of its vectorised loop, which covers all but the last few
+elements of an array; its scalar tail gives g).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class ReLUFunction(Function):
 
 
 class ReLU6Function(Function):
-    """y = min(max(x, 0), 6); dx = g·[not (x ≤ 0 or x ≥ 6)] (0 at x = 0 and x = 6).
+    """y = min(max(x, 0), 6); dx = g·[0 < x < 6] (0 at x = 0 and x = 6).
     See docs/derivations.md#relu6."""
 
     @staticmethod
@@ -39,7 +40,7 @@ class ReLU6Function(Function):
     @staticmethod
     def backward(ctx: Context, g):
         (x,) = ctx.saved_tensors
-        return (np.where((x <= 0) | (x >= 6), 0, g),)
+        return (np.where((0 < x) & (x < 6), g, 0),)
 
 
 class HardSigmoidFunction(Function):
@@ -70,5 +71,5 @@ class HardSwishFunction(Function):
     @staticmethod
     def backward(ctx: Context, g):
         (x,) = ctx.saved_tensors
-        slope = np.where(x <= -3, 0, np.where(x < 3, (2 * x + 3) / 6, 1))
+        slope = np.where(x <= -3, 0, np.where(x >= 3, 1, (2 * x + 3) / 6))
         return (g * slope,)
