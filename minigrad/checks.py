@@ -31,7 +31,7 @@ def check_bool(op: str, name: str, value: object) -> None:
 
 
 def check_per_channel(op: str, name: str, value: object, x: Tensor,
-                      kinds: tuple[type, ...] = (Tensor,)) -> None:
+                      kinds: tuple[type[Tensor] | type[np.ndarray], ...] = (Tensor,)) -> None:
     """value must be None or a (C,) array of one of `kinds`, of x's dtype, C = x.shape[1]."""
     if value is None:
         return

@@ -3,6 +3,9 @@ signatures, each validating its arguments and calling one op."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from minigrad.autograd import is_grad_enabled
@@ -95,8 +98,8 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     return _activation_of("hardswish", _activation.hardswish, input, inplace)
 
 
-def _activation_of(op: str, activation, input: object, inplace: object,
-                   floating: bool = True) -> Tensor:
+def _activation_of(op: str, activation: Callable[[Tensor], Tensor], input: Any,
+                   inplace: Any, floating: bool = True) -> Tensor:
     """activation(input), checked. inplace=True writes the result into input and returns it,
     outside autograd: on a tensor that requires grad (while grad is recorded) it raises."""
     check_tensor(op, input, floating=floating)

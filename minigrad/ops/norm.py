@@ -29,7 +29,7 @@ def batch_norm(x: Tensor, running_mean: RunningStat, running_var: RunningStat,
     them untouched: new = (1 − momentum)·old + momentum·batch, with the unbiased variance
     σ²·m/(m − 1), m the values per channel (torch's rule).
     """
-    stats = [s.data if isinstance(s, Tensor) else s for s in (running_mean, running_var)]
+    stats: list = [s.data if isinstance(s, Tensor) else s for s in (running_mean, running_var)]
     batch_stats: dict | None = {} if training and stats[0] is not None else None
     y = KERNELS[get_kernels()].apply(x, weight, bias, running_mean=stats[0],
                                      running_var=stats[1], training=bool(training),
