@@ -2,8 +2,8 @@
 
 `g` is the incoming gradient, `dx` the gradient of `x`. At a kink the slope is torch 2.13's.
 At x = NaN, dx is g for ReLU, 0 for ReLU6 and hard-sigmoid, NaN for hard-swish: torch's values
-(for ReLU6 and hard-swish those of its vectorised loop, which covers all but the last few
-elements of an array; its scalar tail gives g).
+(for ReLU6 and hard-swish, those of its vectorised loop; its scalar loop, which takes short
+arrays and the last few elements of others, gives g).
 """
 
 from __future__ import annotations
