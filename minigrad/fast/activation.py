@@ -20,7 +20,7 @@ from minigrad.fast.threads import for_each_chunk
 
 
 class ReLUFunction(Function):
-    """y = max(x, 0), dx = g·[not y ≤ 0]: y ≤ 0 exactly where x ≤ 0, and NaN passes g on.
+    """y = max(x, 0), dx = g·[y ≠ 0]: y = 0 exactly where x ≤ 0, and NaN passes g on.
     See docs/derivations.md#relu."""
 
     @staticmethod
@@ -97,9 +97,8 @@ def relu_chunk(y: np.ndarray, x: np.ndarray) -> None:
 
 
 def relu_grad_chunk(dx: np.ndarray, g: np.ndarray, y: np.ndarray) -> None:
-    passes = np.less_equal(y, 0)
-    np.logical_not(passes, out=passes)
-    np.multiply(g, passes, out=dx)
+    # y is ≥ 0 or NaN, so [not x ≤ 0] = [y ≠ 0], one comparison
+    np.multiply(g, y != 0, out=dx)
 
 
 def relu6_chunk(y: np.ndarray, x: np.ndarray) -> None:
