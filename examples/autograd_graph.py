@@ -1,7 +1,7 @@
 """The autograd graph of one MobileNet V2 inverted-residual block, as Graphviz DOT and pictures.
 
 One forward through `InvertedResidual(8, 8, stride=1, expand_ratio=6)` records the ops
-(pointwise conv, BatchNorm with its ReLU6 as one fused op, depthwise conv, ..., the residual
+(pointwise conv, BatchNorm, ReLU6, depthwise conv, ..., the residual
 add); `minigrad.utils.to_dot` writes them with the parameter names on the leaves. With the
 `graph` extra and Graphviz's `dot` program installed, `minigrad.utils.render` also draws it
 (`--format svg png`); without them the script says how to render the DOT file later.

@@ -7,6 +7,7 @@ ValueError for a wrong value, before anything is computed.
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -83,3 +84,31 @@ def factory_dtype(op: str, device: str | None, dtype: DTypeLike) -> np.dtype:
     if wanted.kind != "f":
         raise TypeError(f"{op}: dtype must be a floating point dtype, got {wanted}")
     return wanted
+
+
+def check_number(op: str, name: str, value: object) -> None:
+    """value must be a real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__}")
+
+
+def check_bool(op: str, name: str, value: object) -> None:
+    """value must be True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: {name} must be a bool, got {type(value).__name__}")
+
+
+def check_per_channel(op: str, name: str, value: object, x: Tensor,
+                      kinds: tuple[type[Tensor] | type[np.ndarray], ...] = (Tensor,)) -> None:
+    """value must be None or a (C,) array of one of `kinds`, of x's dtype, C = x.shape[1]."""
+    if value is None:
+        return
+    if not isinstance(value, kinds):
+        names = " or ".join(kind.__name__ for kind in kinds)
+        raise TypeError(f"{op}: {name} must be a {names} or None, got {type(value).__name__}")
+    if value.dtype != x.dtype:
+        raise TypeError(f"{op}: {name} has dtype {value.dtype}, x has {x.dtype}")
+    channels = x.shape[1]
+    if value.shape != (channels,):
+        raise ValueError(f"{op}: {name} has shape {value.shape}, expected ({channels},) "
+                         f"for x of shape {x.shape} ({channels} channels)")

@@ -38,3 +38,12 @@ def threads(request):
     set_num_threads(request.param)
     yield request.param
     set_num_threads(previous)
+
+
+@pytest.fixture(scope="module", params=["reference", "fast"])
+def kernels(request):
+    """Every test of a module that uses it runs once on each kernel set (`use_kernels`)."""
+    import minigrad
+
+    with minigrad.use_kernels(request.param):
+        yield request.param

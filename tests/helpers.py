@@ -3,9 +3,11 @@ and against float64 finite differences with NumPy only (through `minigrad.gradch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
+import pytest
 import torch
 
 import minigrad
@@ -60,3 +62,20 @@ def check_finite_differences(mg_fn: Callable, arrays: Sequence[np.ndarray], eps:
     inputs = to_minigrad([np.asarray(a, dtype=np.float64) if a.dtype.kind == "f" else a
                           for a in arrays])
     minigrad.gradcheck(mg_fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode)
+
+
+@contextlib.contextmanager
+def chunked_on_threads(threads: int) -> Iterator[None]:
+    """minigrad's fast kernels on `threads` threads with one sample (or element) per chunk,
+    shared out over the threads however small the work: the chunked, threaded paths."""
+    from minigrad.fast import threads as pool
+
+    previous = pool.get_num_threads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pool, "CHUNK_BYTES", 1)
+        patch.setattr(pool, "MIN_PARALLEL_BYTES", 0)
+        pool.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            pool.set_num_threads(previous)

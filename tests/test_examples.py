@@ -60,7 +60,7 @@ def test_autograd_graph_writes_the_block_graph(tmp_path):
     assert dot.startswith('digraph "autograd" {')
     assert '"conv.0.0.weight\\n(48, 8, 1, 1)"' in dot
     assert '"conv.1.0.weight\\n(48, 1, 3, 3)"' in dot
-    for op in ("PointwiseConv2d", "DepthwiseConv2d", "BatchNormFunction + relu6",
+    for op in ("PointwiseConv2d", "DepthwiseConv2d", "ReLU6Function",
                "BatchNormFunction", "Add"):
         assert f'"{op}\\n' in dot
 

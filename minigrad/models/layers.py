@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from minigrad import nn
 from minigrad.nn import init
-from minigrad.tensor import Tensor
 
 ModuleFactory = Callable[..., nn.Module]
 
@@ -49,32 +48,6 @@ class Conv2dNormActivation(nn.Sequential):
         if activation_layer is not None:
             layers.append(activation_layer())
         super().__init__(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """The layers in order; a BatchNorm2d and its activation run as one fused op (the
-        same values bit for bit) when they are still the plain modules the fusion knows."""
-        activation = self._fusable_activation()
-        if activation is None:
-            return super().forward(x)
-        conv, norm, _ = self
-        return norm.forward_fused(conv(x), activation)
-
-    def _fusable_activation(self) -> str | None:
-        """The fused op's name for the activation, if the layers are (any, BatchNorm2d, ReLU /
-        ReLU6 / Hardswish) of exactly these types and neither of the last two has its forward
-        replaced on the instance or a hook (a subclass, a wrapper or a hook, such as
-        `utils.summary`'s, must see its forward called)."""
-        if len(self) != 3:
-            return None
-        _, norm, activation = self
-        if type(norm) is not nn.BatchNorm2d:
-            return None
-        if any("forward" in vars(module) or module._has_hooks() for module in (norm, activation)):
-            return None
-        return _FUSABLE_ACTIVATIONS.get(type(activation))
-
-
-_FUSABLE_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "hardswish"}
 
 
 def init_weights(model: nn.Module) -> None:

@@ -12,7 +12,6 @@ from minigrad.nn import init
 from minigrad.nn.conv import factory_dtype, positive_int
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
-from minigrad.ops.norm import batch_norm_activation
 from minigrad.tensor import Tensor
 
 
@@ -77,14 +76,6 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self._normalise(x, None)
-
-    def forward_fused(self, x: Tensor, activation: str) -> Tensor:
-        """`activation(self(x))` as one fused op (`batch_norm_activation`), equal bit for bit;
-        minigrad's own. activation: "relu", "relu6" or "hardswish"."""
-        return self._normalise(x, activation)
-
-    def _normalise(self, x: Tensor, activation: str | None) -> Tensor:
         self._check_input(x)
         update = self.training and self.track_running_stats
         # momentum=None is torch's cumulative average: the k-th batch has weight 1/k
@@ -95,11 +86,9 @@ class _BatchNorm(Module):
         # without running statistics, eval mode normalises with the batch's own, as torch
         use_batch_stats = self.training or self.running_mean is None
         use_running = not self.training or self.track_running_stats
-        args = (x, self.running_mean if use_running else None,
-                self.running_var if use_running else None, self.weight, self.bias,
-                use_batch_stats, factor, self.eps)
-        y = (F.batch_norm(*args) if activation is None
-             else batch_norm_activation(*args, activation=activation))
+        y = F.batch_norm(x, self.running_mean if use_running else None,
+                         self.running_var if use_running else None, self.weight, self.bias,
+                         use_batch_stats, factor, self.eps)
         if update:
             # counted after F.batch_norm succeeded, so a rejected input changes nothing
             self.num_batches_tracked.add_(1)

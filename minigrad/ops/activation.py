@@ -1,9 +1,10 @@
-"""Activations, each with a hand-derived backward: ReLU, ReLU6, hard-sigmoid, hard-swish,
-sigmoid, tanh, SiLU, softmax and log-softmax.
+"""Activations. ReLU, ReLU6, hard-sigmoid and hard-swish have two kernels each
+(`minigrad/reference/activation.py` to read, `minigrad/fast/activation.py` to run fast), picked
+by `minigrad.get_kernels()`; sigmoid, tanh, SiLU, softmax and log-softmax have one, here.
 
 Symbols: `x` the input, `y` the output, `g` the incoming gradient (shaped like `y`), `dx` the
-gradient of `x`. Every op keeps the input's dtype. Where a derivative is a step, the value at
-the step is torch 2.13's, derived in docs/derivations.md (one section per op).
+gradient of `x`. Every op keeps the input's dtype. The derivations are in docs/derivations.md
+(one section per op).
 
 NumPy returns scalars, not arrays, for 0-d inputs; the first result of a chain of in-place
 steps is wrapped in `np.asarray` so that `out=` also works on 0-d tensors.
@@ -11,158 +12,50 @@ steps is wrapped in `np.asarray` so that `out=` also works on 0-d tensors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
 from minigrad.autograd import Context, Function
+from minigrad.checks import check_tensor
+from minigrad.fast import activation as fast_activation
+from minigrad.kernels import get_kernels
+from minigrad.reference import activation as reference_activation
 from minigrad.tensor import Tensor
-from minigrad.fast.threads import for_each_chunk
 
-
-class ReLUFunction(Function):
-    """y = max(x, 0).
-
-    Backward: dx = g·[x > 0], so 0 at x = 0 (torch's value). Saved: y, because y > 0 exactly
-    where x > 0. See docs/derivations.md#relu.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, x):
-        y = _elementwise(relu_chunk, x, x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Context, g):
-        (y,) = ctx.saved_tensors
-        return (_elementwise(relu_grad_chunk, g, g, y),)
-
-
-class ReLU6Function(Function):
-    """y = min(max(x, 0), 6).
-
-    Backward: dx = g·[0 < x < 6], so 0 at x = 0 and at x = 6 (torch's values). Saved: y, because
-    0 < y < 6 exactly where 0 < x < 6. See docs/derivations.md#relu6.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, x):
-        y = _elementwise(relu6_chunk, x, x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Context, g):
-        (y,) = ctx.saved_tensors
-        return (_elementwise(relu6_grad_chunk, g, g, y),)
-
-
-class HardSigmoidFunction(Function):
-    """Hard-sigmoid: y = relu6(x + 3) / 6.
-
-    Backward: dx = g/6·[−3 < x < 3], so 0 at x = ±3 (torch's values). Saved: x (y rounds to 0
-    or 1 a little inside the kinks, so it cannot tell where the slope ends).
-    See docs/derivations.md#hard-sigmoid.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, x):
-        ctx.save_for_backward(x)
-        # clip(x, −3, 3) + 3 equals torch's clip(x + 3, 0, 6) bit for bit
-        y = np.asarray(np.clip(x, -3.0, 3.0))
-        y += 3.0
-        y /= 6.0
-        return y
-
-    @staticmethod
-    def backward(ctx: Context, g):
-        (x,) = ctx.saved_tensors
-        dx = np.asarray(g / 6.0)
-        dx *= np.abs(x) < 3.0
-        return (dx,)
-
-
-class HardSwishFunction(Function):
-    """Hard-swish (MobileNetV3): y = x·relu6(x + 3) / 6.
-
-    Backward: dx = g·s, with s = 0 for x ≤ −3, (2x + 3)/6 for −3 < x < 3, 1 for x ≥ 3.
-    Kinks: s = 0 at x = −3 and s = 1 at x = 3 (torch's values). Saved: x.
-    See docs/derivations.md#hard-swish.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, x):
-        ctx.save_for_backward(x)
-        return _elementwise(hardswish_chunk, x, x)
-
-    @staticmethod
-    def backward(ctx: Context, g):
-        (x,) = ctx.saved_tensors
-        return (_elementwise(hardswish_grad_chunk, g, g, x),)
-
-
-# The chunk kernels of the activations that BatchNorm can run fused (norm.py): `f(y, x)` writes
-# y = f(x), and y may be x itself; `f_grad(dx, g, s)` writes dx = g·f'(x) into a dx that is
-# not g, where s is y for ReLU and ReLU6 and x for hard-swish (ACTIVATION_KERNELS says which).
-
-def relu_chunk(y: np.ndarray, x: np.ndarray) -> None:
-    # for floats np.clip to [0, inf] measured 2.5× faster than np.maximum(x, 0) on float32
-    # here, and keeps −0 and nan as torch.relu does; integers have no inf
-    np.clip(x, 0, np.inf if x.dtype.kind == "f" else None, out=y)
-
-
-def relu_grad_chunk(dx: np.ndarray, g: np.ndarray, y: np.ndarray) -> None:
-    np.multiply(g, y > 0, out=dx)
-
-
-def relu6_chunk(y: np.ndarray, x: np.ndarray) -> None:
-    # one pass of np.clip measured twice as fast as np.maximum then np.minimum
-    np.clip(x, 0, 6, out=y)
-
-
-def relu6_grad_chunk(dx: np.ndarray, g: np.ndarray, y: np.ndarray) -> None:
-    inside = y > 0
-    inside &= y < 6
-    np.multiply(g, inside, out=dx)
-
-
-def hardswish_chunk(y: np.ndarray, x: np.ndarray) -> None:
-    # clip(x, −3, 3) + 3 is built in y itself unless y is x (fused into BatchNorm)
-    shifted = np.clip(x, -3.0, 3.0, out=None if y is x else y)
-    shifted += 3.0
-    with np.errstate(invalid="ignore"):  # x = −inf gives 0·(−inf) = nan, as in torch
-        np.multiply(x, shifted, out=y)
-    y /= 6.0
-
-
-def hardswish_grad_chunk(dx: np.ndarray, g: np.ndarray, x: np.ndarray) -> None:
-    # 6s = c + c·[|x| < 3] + 3 with c = clip(x, −3, 3): 2x + 3 between the kinks, c + 3 = 0
-    # or 6 outside and at them; masks and a clip instead of nested np.where, which is several
-    # times slower
-    c = np.clip(x, -3.0, 3.0)
-    np.multiply(c, np.abs(x) < 3.0, out=dx)
-    dx += c
-    dx += 3.0
-    dx *= g
-    dx /= 6.0
-
-
-@dataclass(frozen=True)
-class ActivationKernels:
-    """An activation's chunk kernels; `grad_from_output`: f_grad reads y (else x)."""
-
-    forward: Callable[[np.ndarray, np.ndarray], None]
-    grad: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
-    grad_from_output: bool
-
-
-ACTIVATION_KERNELS = {
-    "relu": ActivationKernels(relu_chunk, relu_grad_chunk, grad_from_output=True),
-    "relu6": ActivationKernels(relu6_chunk, relu6_grad_chunk, grad_from_output=True),
-    "hardswish": ActivationKernels(hardswish_chunk, hardswish_grad_chunk, grad_from_output=False),
+# the op's Function in each kernel set
+KERNELS = {
+    "relu": {"reference": reference_activation.ReLUFunction,
+             "fast": fast_activation.ReLUFunction},
+    "relu6": {"reference": reference_activation.ReLU6Function,
+              "fast": fast_activation.ReLU6Function},
+    "hardsigmoid": {"reference": reference_activation.HardSigmoidFunction,
+                    "fast": fast_activation.HardSigmoidFunction},
+    "hardswish": {"reference": reference_activation.HardSwishFunction,
+                  "fast": fast_activation.HardSwishFunction},
 }
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0) elementwise."""
+    check_tensor("relu", x, floating=False)
+    return KERNELS["relu"][get_kernels()].apply(x)
+
+
+def relu6(x: Tensor) -> Tensor:
+    """min(max(x, 0), 6) elementwise (MobileNet V1/V2)."""
+    check_tensor("relu6", x, floating=False)
+    return KERNELS["relu6"][get_kernels()].apply(x)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3) / 6 elementwise (MobileNetV3's squeeze-excitation gate)."""
+    check_tensor("hardsigmoid", x, floating=True)
+    return KERNELS["hardsigmoid"][get_kernels()].apply(x)
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x·relu6(x + 3) / 6 elementwise (MobileNetV3)."""
+    check_tensor("hardswish", x, floating=True)
+    return KERNELS["hardswish"][get_kernels()].apply(x)
 
 
 class SigmoidFunction(Function):
@@ -286,30 +179,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return y
 
 
-def _elementwise(fn, like: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
-    """out = a new array shaped and typed as `like`; fn(out, *inputs) on flat chunks of all.
-
-    The chunks are small enough for a chain of in-place steps to stay in cache, and are
-    spread over minigrad's threads. The inputs have out's shape (no broadcasting).
-    """
-    out = np.empty(like.shape, dtype=like.dtype)
-    # (any shape) -> (size,); a 0-d array becomes one element
-    flat_out, flat_inputs = out.reshape(-1), [a.reshape(-1) for a in inputs]
-
-    def run(part: slice) -> None:
-        fn(flat_out[part], *(a[part] for a in flat_inputs))
-
-    for_each_chunk(run, flat_out.size, out.itemsize)
-    return out
-
-
-def _check_tensor(op: str, x: object, floating: bool = True) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if floating and x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point tensor, got dtype {x.dtype}")
-
-
 def _axis(op: str, x: Tensor, dim: object) -> int | None:
     """`dim` as a non-negative axis of `x`, checked like torch.
 
@@ -324,51 +193,15 @@ def _axis(op: str, x: Tensor, dim: object) -> int | None:
     return int(dim) % rank if x.ndim > 0 else None
 
 
-def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0) elementwise.
-
-    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
-    """
-    _check_tensor("relu", x, floating=False)
-    return ReLUFunction.apply(x)
-
-
-def relu6(x: Tensor, inplace: bool = False) -> Tensor:
-    """min(max(x, 0), 6) elementwise (MobileNet V1/V2).
-
-    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
-    """
-    _check_tensor("relu6", x, floating=False)
-    return ReLU6Function.apply(x)
-
-
-def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
-    """relu6(x + 3) / 6 elementwise (MobileNetV3's squeeze-excitation gate).
-
-    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
-    """
-    _check_tensor("hardsigmoid", x)
-    return HardSigmoidFunction.apply(x)
-
-
-def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
-    """x·relu6(x + 3) / 6 elementwise (MobileNetV3).
-
-    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
-    """
-    _check_tensor("hardswish", x)
-    return HardSwishFunction.apply(x)
-
-
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^(−x)) elementwise."""
-    _check_tensor("sigmoid", x)
+    check_tensor("sigmoid", x, floating=True)
     return SigmoidFunction.apply(x)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent elementwise."""
-    _check_tensor("tanh", x)
+    check_tensor("tanh", x, floating=True)
     return TanhFunction.apply(x)
 
 
@@ -377,18 +210,18 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
 
     `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
     """
-    _check_tensor("silu", x)
+    check_tensor("silu", x, floating=True)
     return SiLUFunction.apply(x)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """Softmax along `dim` (negative counts from the end); the slices along `dim` sum to 1."""
-    _check_tensor("softmax", x)
+    check_tensor("softmax", x, floating=True)
     return SoftmaxFunction.apply(x, dim=_axis("softmax", x, dim))
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x, dim)), computed without forming the softmax (stable for large |x|)."""
-    _check_tensor("log_softmax", x)
+    check_tensor("log_softmax", x, floating=True)
     return LogSoftmaxFunction.apply(x, dim=_axis("log_softmax", x, dim))
 

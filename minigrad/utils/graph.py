@@ -18,8 +18,7 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None,
            graph_name: str = "autograd") -> str:
     """Describe the recorded graph behind `tensor` in DOT, data flowing top to bottom.
 
-    Ops are boxes labelled with their `Function` name (and the activation fused into it, as
-    in `BatchNormFunction + relu6`) and output shape; leaf tensors are
+    Ops are boxes labelled with their `Function` name and output shape; leaf tensors are
     ellipses labelled with their parameter name (looked up in `params`, e.g.
     `dict(model.named_parameters())`) or `tensor`, and their shape; the output is a grey
     ellipse. The walk is iterative, so graphs of any depth work.
@@ -109,8 +108,7 @@ def _walk(root: Any, ids: dict[int, str], names: dict[int, str]) -> list[str]:
 
 def _node_lines(key: str, node: Any, shape: tuple[int, ...], names: dict[int, str]) -> list[str]:
     if isinstance(node, Context):
-        fused = getattr(node, "fused_activation", None)
-        label = node.function.__name__ + (f" + {fused}" if fused else "") + _shape(shape)
+        label = node.function.__name__ + _shape(shape)
         return [f"  {key} [label={_quote(label)}, shape=box];"]
     label = names.get(id(node), "tensor") + _shape(node.shape)
     color = "lightblue" if id(node) in names else "white"

@@ -9,6 +9,9 @@ import minigrad
 from minigrad.ops import activation as A
 from tests import helpers, strategies
 
+# every test here runs on the reference kernels and on the fast ones
+pytestmark = pytest.mark.usefixtures("kernels")
+
 # name, minigrad op, torch op, points where the derivative jumps
 ELEMENTWISE = [
     ("relu", A.relu, TF.relu, [0.0]),
@@ -215,3 +218,24 @@ def test_softmax_family_rejects_dim_out_of_range(name, op, torch_op, shape, dim)
 def test_softmax_family_rejects_non_int_dim(name, op, torch_op, dim):
     with pytest.raises(TypeError, match=f"^{name}: dim must be an int"):
         op(minigrad.zeros(2, 3), dim)
+
+
+@pytest.mark.parametrize("name, op, torch_op, kinks", ELEMENTWISE[:4], ids=ELEMENTWISE_IDS[:4])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_gradient_at_nan_is_torchs(name, op, torch_op, kinks, dtype, rng):
+    # 64 elements: torch's vectorised loop covers them all (its scalar loop, for short arrays
+    # and the last few elements of other sizes, lets g through at NaN in ReLU6 and hard-swish)
+    x = np.full(64, np.nan, dtype=dtype)
+    upstream = rng.standard_normal(64).astype(dtype)
+    t, expected = minigrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    op(t).backward(upstream)
+    torch_op(expected).backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(t.grad.data, expected.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_passes_the_gradient_at_nan(dtype):
+    # issue 18: torch's relu lets g through where x is NaN (every comparison with NaN is false)
+    t = minigrad.tensor(np.array([np.nan, -1.0, np.nan, 2.0], dtype=dtype), requires_grad=True)
+    A.relu(t).backward(np.array([0.5, 1.5, -2.0, 3.0], dtype=dtype))
+    np.testing.assert_array_equal(t.grad.data, [0.5, 0.0, -2.0, 3.0])

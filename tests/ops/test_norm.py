@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad
-from minigrad.ops.norm import batch_norm
+from minigrad.nn.functional import batch_norm
 from tests import helpers
+
+# every test here runs on the reference kernels and on the fast ones
+pytestmark = pytest.mark.usefixtures("kernels")
 
 # a grid of distinct values 0.025 apart: every channel has a spread, so its variance is not 0
 spread_values = st.integers(-400, 400).map(lambda k: k / 40)
@@ -335,3 +338,27 @@ def test_batch_norm_rejects_mismatched_dtype():
     with pytest.raises(TypeError, match=message):
         batch_norm(minigrad.randn(4, 3, dtype="float64"), *stats, training=True)
     _assert_stats_untouched(stats)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf − inf
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_batch_norm_under_detect_anomaly_leaves_running_stats_untouched(bad, rng):
+    # issue 18: the error comes before the running statistics are updated
+    x = rng.standard_normal((4, 3, 2))
+    x[1, 0, 1] = bad
+    stats = [minigrad.zeros(3, dtype="float64"), minigrad.ones(3, dtype="float64")]
+    with minigrad.detect_anomaly(), pytest.raises(FloatingPointError, match="BatchNormFunction"):
+        batch_norm(minigrad.tensor(x), *stats, training=True)
+    np.testing.assert_array_equal(stats[0].data, 0.0)
+    np.testing.assert_array_equal(stats[1].data, 1.0)
+
+
+def test_batch_norm_layer_under_detect_anomaly_keeps_its_state(rng):
+    layer = minigrad.nn.BatchNorm2d(3)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    x[0, 2, 1, 1] = np.nan
+    before = {key: np.array(value) for key, value in layer.state_dict().items()}
+    with minigrad.detect_anomaly(), pytest.raises(FloatingPointError):
+        layer(minigrad.tensor(x))
+    for key, value in layer.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
