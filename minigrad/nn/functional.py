@@ -23,7 +23,7 @@ from minigrad.checks import (
 )
 from minigrad.ops import activation as _activation
 from minigrad.ops import norm as _norm
-from minigrad.ops.activation import log_softmax, sigmoid, silu, softmax, tanh
+from minigrad.ops.activation import log_softmax, sigmoid, softmax, tanh
 from minigrad.ops.conv import apply_conv2d, output_size
 from minigrad.ops.dropout import dropout
 from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
@@ -205,15 +205,24 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     return _activation_of("hardswish", _activation.hardswish, input, inplace)
 
 
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·sigmoid(x) elementwise (also called swish), as `torch.nn.functional.silu`."""
+    return _activation_of("silu", _activation.silu, input, inplace)
+
+
 def _activation_of(op: str, activation: Callable[[Tensor], Tensor], input: Any,
                    inplace: Any, floating: bool = True) -> Tensor:
     """activation(input), checked. inplace=True writes the result into input and returns it,
-    outside autograd: on a tensor that requires grad (while grad is recorded) it raises."""
+    recorded by autograd as any in-place write (on a leaf that requires grad it raises, as
+    torch)."""
     check_tensor(op, input, floating=floating)
     check_bool(op, "inplace", inplace)
     if not inplace:
         return activation(input)
     if is_grad_enabled() and input.requires_grad:
-        raise RuntimeError(f"{op}: inplace=True is not supported on a tensor that requires "
-                           "grad; use inplace=False")
+        if input.grad_fn is None:
+            raise RuntimeError(f"{op}: inplace=True on a leaf tensor that requires grad; "
+                               "use inplace=False (or run it under minigrad.no_grad())")
+        # backward may need the input as it was: the op saves a copy, not what gets overwritten
+        return input.copy_(activation(input.clone()))
     return input.copy_(activation(input))

@@ -205,11 +205,8 @@ def tanh(x: Tensor) -> Tensor:
     return TanhFunction.apply(x)
 
 
-def silu(x: Tensor, inplace: bool = False) -> Tensor:
-    """x·sigmoid(x) elementwise (also called swish).
-
-    `inplace` is accepted as torch's and ignored, as the layers do: a new tensor is returned.
-    """
+def silu(x: Tensor) -> Tensor:
+    """x·sigmoid(x) elementwise (also called swish)."""
     check_tensor("silu", x, floating=True)
     return SiLUFunction.apply(x)
 
