@@ -30,8 +30,8 @@ class Op:
     """
 
     function: type
-    inputs: list[str | None]
-    shapes: list[tuple[int, ...] | None]
+    inputs: list[Any]  # str | None
+    shapes: list[Any]  # tuple[int, ...] | None
     attrs: dict[str, Any]
 
 

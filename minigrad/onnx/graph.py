@@ -58,10 +58,10 @@ class GraphBuilder:
         """A 0-d initializer of value `like`'s dtype."""
         return self.constant(np.asarray(value, dtype=self.dtypes[like]))
 
-    def node(self, op_type: str, inputs: list[str | None], dtype: np.dtype | None = None,
-             **attributes: Any) -> str:
+    def node(self, op_type: str, inputs: list[Any], dtype: Any = None, **attributes: Any
+             ) -> str:
         """Add one node; its output name is returned. Absent optional inputs are None; the
-        output's dtype is `dtype` or that of the first input."""
+        output's dtype is `dtype` (a NumPy dtype) or that of the first input."""
         output = self._fresh(op_type.lower())
         names = ["" if name is None else name for name in inputs]
         self.nodes.append(self.helper.make_node(op_type, names, [output], name=output,

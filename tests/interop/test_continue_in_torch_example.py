@@ -49,7 +49,7 @@ def test_the_replicas_end_with_identical_weights(run):
     assert list(states[0]) == list(states[1])
     for key in states[0]:
         assert torch.equal(states[0][key], states[1][key]), key
-    # and training moved them: three steps on, they are not minigrad's weights any more
+    # after every process ran its three steps
     report_losses = [rank["losses"] for rank in run[2]["torch_ranks"]]
     assert all(len(losses) == 3 for losses in report_losses)
 

@@ -18,10 +18,6 @@ OUT_TOL = 1e-10  # outputs, float64
 GRAD_RTOL = 1e-7  # gradients and weights after a step, relative to each array's largest value
 
 
-def _image(rng, shape=(2, 4, 7, 7)):
-    return rng.standard_normal(shape)
-
-
 LAYERS = [
     # (id, builder, input shape)
     ("conv", lambda: nn.Conv2d(4, 6, 3), (2, 4, 7, 7)),
@@ -121,7 +117,6 @@ def _rel_close(actual, expected, rtol, name):
 @pytest.mark.parametrize("name, build, shape", ALL, ids=[case[0] for case in ALL])
 def test_to_torch_has_the_same_names_values_dtypes_and_modes(name, build, shape):
     mg = build().double()
-    mg.eval() if name.endswith("stats") else None
     tm = to_torch(mg)
     assert isinstance(tm, torch.nn.Module)
     assert type(tm).__name__ == type(mg).__name__

@@ -52,7 +52,8 @@ def _mg_steps(model, opt, x, y, n):
 def _torch_steps(model, opt, x, y, n):
     for _ in range(n):
         opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
+        loss.backward()
         opt.step()
 
 
