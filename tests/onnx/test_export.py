@@ -206,3 +206,46 @@ def test_the_registry_maps_the_mobilenet_ops():
     names = {cls.__name__ for cls in CONVERTERS}
     assert {"PointwiseConv2d", "DepthwiseConv2d", "GeneralConv2d", "BatchNormFunction",
             "HardSwishFunction", "HardSigmoidFunction", "GlobalAvgPool2d", "Linear"} <= names
+
+
+class MoreOps(nn.Module):
+    """The remaining converters: stack, expand, where, cast, matmul, pow, neg, log, minimum,
+    clone, a 3-D linear, circular padding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular")
+        self.linear = nn.Linear(4, 3)
+        self.mixer = nn.Parameter(np.eye(3, dtype=np.float32)[::-1].copy())
+
+    def forward(self, x):
+        x = self.conv(x)  # (N, 2, 4, 4)
+        y = self.linear(x.reshape(x.shape[0], 8, 4))  # (N, 8, 3): MatMul + Add
+        y = y @ self.mixer
+        y = minigrad.stack([y, -y, minigrad.minimum(y, 0.5)], dim=1)  # (N, 3, 8, 3)
+        y = minigrad.where(np.arange(3) % 2 == 0, y, y.clone() ** 2)
+        y = (y.abs() + 1.0).log() + y.double().float()
+        return y + self.linear.bias.reshape(1, 1, 1, 3).expand(y.shape[0], 3, 8, 3)
+
+
+def test_the_remaining_converters(tmp_path, rng):
+    _export_and_compare(MoreOps(), (2, 2, 4, 4), tmp_path, rng, opset=19)
+
+
+class MaxValues(nn.Module):
+    def forward(self, x):
+        values, _ = nn.functional.max_pool2d(x, 2, return_indices=True)
+        return values
+
+
+def test_forms_onnx_cannot_express_raise(tmp_path):
+    x = minigrad.randn(2, 2, 4, 4)
+    with pytest.raises(ValueError, match="opset 19"):
+        export(nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"), x, tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="running"):
+        export(nn.BatchNorm2d(2, track_running_stats=False), x, tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="return_indices"):
+        export(MaxValues(), x, tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="one Tensor, got tuple"):
+        export(nn.MaxPool2d(2, return_indices=True), x, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
