@@ -9,13 +9,17 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 import minigrad
 from minigrad import models, nn, optim
 from minigrad.interop import from_torch, to_torch
+from tests.strategies import conv_cases
 
 OUT_TOL = 1e-10  # outputs, float64
 GRAD_RTOL = 1e-7  # gradients and weights after a step, relative to each array's largest value
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 LAYERS = [
@@ -311,3 +315,34 @@ def test_into_must_be_a_module_of_the_other_framework():
 def test_from_torch_names_a_class_it_cannot_translate():
     with pytest.raises(TypeError, match=r"torch.nn.modules.conv.Conv1d \(at '0'\).*into="):
         from_torch(torch.nn.Sequential(torch.nn.Conv1d(2, 2, 3)))
+
+
+def _conv_layer(draw_case, padding_mode):
+    (x, weight, *bias), kwargs = draw_case
+    layer = nn.Conv2d(x.shape[1], weight.shape[0], weight.shape[2:], bias=bool(bias),
+                      padding_mode=padding_mode, **kwargs).double()
+    layer.weight.data[...] = weight
+    if bias:
+        layer.bias.data[...] = bias[0]
+    return layer, x
+
+
+def _pads_fit(layer, x, padding_mode):
+    """reflect needs each pad below the side it mirrors, circular at most the side."""
+    left, right, top, bottom = layer._pad_widths()
+    h, w = x.shape[2:]
+    limit_h, limit_w = (h - 1, w - 1) if padding_mode == "reflect" else (h, w)
+    return max(top, bottom) <= limit_h and max(left, right) <= limit_w
+
+
+@given(case=conv_cases(), padding_mode=st.sampled_from(PADDING_MODES))
+def test_any_conv2d_translates_and_matches_torch(case, padding_mode):
+    layer, x = _conv_layer(case, padding_mode)
+    assume(padding_mode == "zeros" or _pads_fit(layer, x, padding_mode))
+    tm = to_torch(layer)
+    expected = tm(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(layer(minigrad.tensor(x)).data, expected, rtol=OUT_TOL,
+                               atol=OUT_TOL)
+    back = from_torch(tm)
+    assert (back.padding, back.padding_mode, back.groups) == \
+        (layer.padding, layer.padding_mode, layer.groups)

@@ -9,12 +9,15 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 import minigrad
 from minigrad import models, nn
 from minigrad.autograd import Function
 from minigrad.onnx import UnsupportedOpError, export
 from minigrad.onnx.converters import CONVERTERS
+from tests.strategies import conv_cases
 
 REL_TOL = 1e-5
 
@@ -249,3 +252,24 @@ def test_forms_onnx_cannot_express_raise(tmp_path):
     with pytest.raises(TypeError, match="one Tensor, got tuple"):
         export(nn.MaxPool2d(2, return_indices=True), x, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@given(case=conv_cases(), padding_mode=st.sampled_from(("zeros", "reflect", "replicate",
+                                                        "circular")))
+def test_any_conv2d_exports(case, padding_mode, tmp_path_factory):
+    (x, weight, *bias), kwargs = case
+    layer = nn.Conv2d(x.shape[1], weight.shape[0], weight.shape[2:], bias=bool(bias),
+                      padding_mode=padding_mode, **kwargs)
+    left, right, top, bottom = layer._pad_widths()
+    limit = 1 if padding_mode == "reflect" else 0  # reflect needs each pad below its side
+    assume(padding_mode == "zeros" or (max(top, bottom) <= x.shape[2] - limit
+                                       and max(left, right) <= x.shape[3] - limit))
+    layer.weight.data[...] = weight
+    if bias:
+        layer.bias.data[...] = bias[0]
+    x = x.astype(np.float32)
+    path = tmp_path_factory.mktemp("conv") / "conv.onnx"
+    export(layer, minigrad.tensor(x), path, opset=19)
+    with minigrad.no_grad():
+        expected = layer(minigrad.tensor(x)).data
+    _assert_matches(_run(path, x), expected)
