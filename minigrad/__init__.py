@@ -65,5 +65,6 @@ from minigrad.torch_checkpoint import UnsafeCheckpointError, load_torch, save_to
 
 # the subpackages last: they build on everything above
 from minigrad import data, models, nn, optim, utils  # noqa: E402  isort: skip
+from minigrad import interop, onnx  # noqa: E402  isort: skip
 
 __version__ = "0.1.0"

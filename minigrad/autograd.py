@@ -243,6 +243,7 @@ class Function:
             return result
         ctx.parents = tuple(_edge(x) if need else None for x, need in zip(inputs, needs))
         ctx.input_shapes = tuple(x.shape if isinstance(x, Tensor) else None for x in inputs)
+        ctx.attrs, ctx.constants = attrs, tuple(None if n else x for x, n in zip(inputs, needs))
         ctx._saved_versions = _versions_of_saved(ctx._saved, inputs, result)
         result.requires_grad = True
         result.grad_fn = ctx
