@@ -33,15 +33,24 @@ from minigrad.optim import SGD
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nproc", type=int, default=2, help="torch processes (DDP replicas)")
-    parser.add_argument("--epochs", type=int, default=2, help="minigrad epochs before the move")
-    parser.add_argument("--steps", type=int, default=20, help="torch steps after the move")
-    parser.add_argument("--width", type=float, default=0.35, help="MobileNetV2 width multiplier")
-    parser.add_argument("--batch-size", type=int, default=64, help="per process in torch")
-    parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--subset", type=int, help="train on this many images only (quick runs)")
-    parser.add_argument("--out", type=Path, help="folder for report.json and the weights")
+    parser.add_argument("--nproc", type=int, default=2,
+                        help="torch processes, the DDP replicas (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=2,
+                        help="minigrad epochs before the move (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=20,
+                        help="torch steps after the move (default: %(default)s)")
+    parser.add_argument("--width", type=float, default=0.35,
+                        help="MobileNetV2 width multiplier (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=64,
+                        help="batch size, per process in torch (default: %(default)s)")
+    parser.add_argument("--lr", type=float, default=0.05,
+                        help="SGD learning rate (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the weights, split and shuffling (default: %(default)s)")
+    parser.add_argument("--subset", type=int,
+                        help="train on this many images only, for quick runs (default: all)")
+    parser.add_argument("--out", type=Path,
+                        help="folder for report.json and the weights (default: a temporary one)")
     args = parser.parse_args()
     for name in ("nproc", "epochs", "steps", "batch_size", "subset"):
         if getattr(args, name) is not None and getattr(args, name) < 1:

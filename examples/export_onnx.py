@@ -23,11 +23,15 @@ from minigrad.onnx import export
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", choices=sorted(DEFAULTS), default="mnist")
-    parser.add_argument("--model", choices=sorted(BUILDERS), default="v2")
+    parser.add_argument("--dataset", choices=sorted(DEFAULTS), default="mnist",
+                        help="the training run's --dataset (default: %(default)s)")
+    parser.add_argument("--model", choices=sorted(BUILDERS), default="v2",
+                        help="the training run's --model (default: %(default)s)")
     parser.add_argument("--width", type=float, help="width multiplier the checkpoint was "
-                                                    "trained with (train_mobilenet's default)")
-    parser.add_argument("--seed", type=int, default=0, help="the training run's --seed (split)")
+                                                    "trained with (default: train_mobilenet's)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the training run's --seed, which drew the split "
+                             "(default: %(default)s)")
     parser.add_argument("--checkpoint", type=Path,
                         help="default: runs/mobilenet_<model>_<dataset>.npz")
     parser.add_argument("--onnx", type=Path, help="default: the checkpoint's path, .onnx")

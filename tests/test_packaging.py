@@ -62,6 +62,7 @@ def test_test_extra_installs_everything_the_tests_examples_and_optional_paths_im
     for folder in ("tests", "examples", "minigrad"):
         imported |= imported_top_level_names(ROOT / folder)
     imported |= optional_module_names()
+    imported -= {path.stem for path in (ROOT / "examples").glob("*.py")}  # the examples' own
     third_party = imported - set(sys.stdlib_module_names) - {"minigrad", "tests"} - OPTIONAL
     missing = {DISTRIBUTIONS.get(name, name).lower() for name in third_party} - installed
     assert not missing, f"imported but not in the test extra: {sorted(missing)}"

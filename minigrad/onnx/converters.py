@@ -14,8 +14,13 @@ from typing import Any
 import numpy as np
 
 from minigrad.onnx.graph import GraphBuilder
-from minigrad.ops import activation, conv_depthwise, conv_general, conv_pointwise, elementwise
-from minigrad.ops import matmul, norm, pool, reduce, shape
+from minigrad.fast import activation as fast_activation
+from minigrad.fast import conv_depthwise, conv_depthwise_small, conv_general, conv_pointwise
+from minigrad.fast import norm as fast_norm
+from minigrad.ops import activation, elementwise, matmul, pool, reduce, shape
+from minigrad.reference import activation as reference_activation
+from minigrad.reference import conv as reference_conv
+from minigrad.reference import norm as reference_norm
 
 
 @dataclass
@@ -68,15 +73,8 @@ def convert_conv(g: GraphBuilder, op: Op) -> str:
                   group=x_shape[1] // w_shape[1])
 
 
-_FUSED_ACTIVATIONS: dict[str, Callable[[GraphBuilder, str], str]] = {
-    "relu": lambda g, y: g.node("Relu", [y]),
-    "relu6": lambda g, y: _clip(g, y, 0.0, 6.0),
-    "hardswish": lambda g, y: g.node("HardSwish", [y]),
-}
-
-
 def convert_batch_norm(g: GraphBuilder, op: Op) -> str:
-    """Eval-mode BatchNorm with the running statistics, then the fused activation if any."""
+    """Eval-mode BatchNorm with the running statistics."""
     if op.attrs.get("training", False):
         raise ValueError(f"onnx.export: {op.function.__name__} normalises with batch "
                          "statistics in eval mode (a BatchNorm without running statistics); "
@@ -87,15 +85,8 @@ def convert_batch_norm(g: GraphBuilder, op: Op) -> str:
     weight = weight or g.constant(np.ones(channels, dtype=dtype))
     bias = bias or g.constant(np.zeros(channels, dtype=dtype))
     stats = [g.constant(op.attrs[key]) for key in ("running_mean", "running_var")]
-    y = g.node("BatchNormalization", [x, weight, bias, *stats],
-               epsilon=float(op.attrs.get("eps", 1e-5)))
-    activation_name = op.attrs.get("activation")
-    if activation_name is None:
-        return y
-    if activation_name not in _FUSED_ACTIVATIONS:
-        raise ValueError(f"onnx.export: {op.function.__name__} with activation "
-                         f"{activation_name!r} has no ONNX form")
-    return _FUSED_ACTIVATIONS[activation_name](g, y)
+    return g.node("BatchNormalization", [x, weight, bias, *stats],
+                  epsilon=float(op.attrs.get("eps", 1e-5)))
 
 
 def convert_silu(g: GraphBuilder, op: Op) -> str:
@@ -110,7 +101,13 @@ def convert_softmax(op_type: str) -> Converter:
 
 
 def convert_clip(g: GraphBuilder, op: Op) -> str:
-    return _clip(g, op.inputs[0], op.attrs.get("lo"), op.attrs.get("hi"))
+    """min(max(x, lo), hi) with the bounds as (broadcast) inputs, either one may be absent."""
+    y, lo, hi = (list(op.inputs) + [None, None])[:3]
+    if lo is not None:
+        y = g.node("Max", [y, lo])
+    if hi is not None:
+        y = g.node("Min", [y, hi])
+    return y
 
 
 def convert_where(g: GraphBuilder, op: Op) -> str:
@@ -255,14 +252,22 @@ def convert_global_avg_pool(g: GraphBuilder, op: Op) -> str:
 # the GraphBuilder; a class with the same inputs and attributes as one below reuses its
 # converter (e.g. a second conv kernel: `NewConv2d: convert_conv`).
 CONVERTERS: dict[type, Converter] = {
+    # each hand-derived op has a reference and a fast kernel class (minigrad/reference, /fast)
+    reference_conv.PointwiseConv2d: convert_conv,
+    reference_conv.DepthwiseConv2d: convert_conv,
+    reference_conv.GeneralConv2d: convert_conv,
     conv_pointwise.PointwiseConv2d: convert_conv,
     conv_depthwise.DepthwiseConv2d: convert_conv,
+    conv_depthwise_small.DepthwiseConv2d: convert_conv,
     conv_general.GeneralConv2d: convert_conv,
-    norm.BatchNormFunction: convert_batch_norm,  # also fused with relu / relu6 / hardswish
-    activation.ReLUFunction: _unary("Relu"),
-    activation.ReLU6Function: lambda g, op: _clip(g, op.inputs[0], 0.0, 6.0),
-    activation.HardSigmoidFunction: _unary("HardSigmoid", alpha=1 / 6, beta=0.5),
-    activation.HardSwishFunction: _unary("HardSwish"),
+    reference_norm.BatchNormFunction: convert_batch_norm,
+    fast_norm.BatchNormFunction: convert_batch_norm,
+    **{getattr(kernels, name): convert
+       for kernels in (reference_activation, fast_activation)
+       for name, convert in (("ReLUFunction", _unary("Relu")),
+                             ("ReLU6Function", lambda g, op: _clip(g, op.inputs[0], 0.0, 6.0)),
+                             ("HardSigmoidFunction", _unary("HardSigmoid", alpha=1 / 6, beta=0.5)),
+                             ("HardSwishFunction", _unary("HardSwish")))},
     activation.SigmoidFunction: _unary("Sigmoid"),
     activation.TanhFunction: _unary("Tanh"),
     activation.SiLUFunction: convert_silu,
