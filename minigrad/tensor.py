@@ -22,6 +22,14 @@ Scalar = int | float
 TensorLike = Any
 
 
+
+def check_grad_fits(op: str, what: str, grad: np.ndarray, owner: str, t: Tensor) -> None:
+    """A gradient must have its tensor's shape (ValueError) and dtype (TypeError)."""
+    if grad.shape != t.shape:
+        raise ValueError(f"{op}: {what} has shape {grad.shape}, {owner} has shape {t.shape}")
+    if grad.dtype != t.dtype:
+        raise TypeError(f"{op}: {what} has dtype {grad.dtype}, {owner} has dtype {t.dtype}")
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it for backward.
 
@@ -96,12 +104,7 @@ class Tensor:
                          else repr(value))
                 raise TypeError(f"grad: the assigned grad must be a Tensor or None, "
                                 f"got {type(value).__name__} {shown}")
-            if value.shape != self.shape:
-                raise ValueError(f"grad: the assigned grad has shape {value.shape}, "
-                                 f"the tensor has shape {self.shape}")
-            if value.dtype != self.dtype:
-                raise TypeError(f"grad: the assigned grad has dtype {value.dtype}, "
-                                f"the tensor has dtype {self.dtype}")
+            check_grad_fits("grad", "the assigned grad", value.data, "the tensor", self)
         self._grad = value
 
     @property

@@ -21,7 +21,7 @@ import numpy as np
 
 from minigrad.autograd import enable_grad, no_grad
 from minigrad.optim.state_checks import cast_entry, describe, entry_problem, group_problem
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, check_grad_fits
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -190,12 +190,7 @@ class Optimizer(ABC):
             raise TypeError(f"{self._name}.step: the gradient of parameter {index} must be a "
                             f"Tensor, got {describe(p.grad)}")
         g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
-        if g.shape != p.shape:
-            raise ValueError(f"{self._name}.step: a gradient has shape {g.shape}, "
-                             f"its parameter has shape {p.shape}")
-        if g.dtype != p.dtype:
-            raise TypeError(f"{self._name}.step: a gradient has dtype {g.dtype}, "
-                            f"its parameter has dtype {p.dtype}")
+        check_grad_fits(f"{self._name}.step", "a gradient", g, "its parameter", p)
         return g
 
     def state_dict(self) -> dict[str, Any]:
