@@ -147,6 +147,13 @@ class Context:
         self.input_shapes: tuple[tuple[int, ...] | None, ...] = ()
         self.retained: Any = None
 
+    if TYPE_CHECKING:
+        # ops keep small attributes (shapes, strides, flags) on the context: to the type
+        # checker, any other attribute may be set and read back as Any
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     def save_for_backward(self, *arrays: Any) -> None:
         self._saved = arrays
 
