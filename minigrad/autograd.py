@@ -19,6 +19,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,7 +96,7 @@ _NOT_USER = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
 
 def _user_frame() -> str:
     """'file:line' of the innermost stack frame outside the minigrad package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if not filename.startswith(_NOT_USER):
@@ -135,6 +136,10 @@ class Context:
         "function", "parents", "needs_input_grad", "_saved", "_saved_versions",
         "_freed", "created_at", "input_shapes", "retained", "__dict__",
     )
+    # set by `Function.apply` on a recorded node: the op's keyword attributes, and its
+    # positional inputs that need no gradient (None for those that do)
+    attrs: dict[str, Any]
+    constants: tuple[Any, ...]
 
     def __init__(self, function: type[Function], needs_input_grad: tuple[bool, ...]) -> None:
         self.function = function
@@ -302,11 +307,12 @@ def _topological_order(root: Context) -> list[Any]:
     return order
 
 
-def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
-    """Backpropagate `gradient` from `root` through its graph into the leaves' `.grad`."""
-    grads: dict[int, np.ndarray] = {id(root.grad_fn): gradient}
+def run_backward(root: Context, gradient: np.ndarray, retain_graph: bool = False) -> None:
+    """Backpropagate `gradient` from the node `root` (the `grad_fn` of the tensor that
+    `backward` was called on) through its graph into the leaves' `.grad`."""
+    grads: dict[int, np.ndarray] = {id(root): gradient}
     anomaly = _is_anomaly_enabled()
-    for node in _topological_order(root.grad_fn):
+    for node in _topological_order(root):
         g = grads.pop(id(node), None)
         if g is None:
             continue

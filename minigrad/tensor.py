@@ -37,6 +37,8 @@ class Tensor:
 
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
 
+    data: np.ndarray
+
     # a view (from indexing, reshape, permute, expand) records the tensor it looks into and
     # how to remake it from that base: an in-place change through the view is recorded on the
     # base, and a view whose base changed remakes its grad_fn (see minigrad/ops/inplace.py)
@@ -160,10 +162,11 @@ class Tensor:
             if g.shape != self.shape:
                 raise ValueError(f"backward: gradient has shape {g.shape}, "
                                  f"the tensor has shape {self.shape}")
-        if self.grad_fn is None:
+        grad_fn = self.grad_fn
+        if grad_fn is None:
             self._accumulate_grad(g)
             return
-        autograd.run_backward(self, g, retain_graph=retain_graph)
+        autograd.run_backward(grad_fn, g, retain_graph=retain_graph)
 
     def _accumulate_grad(self, g: np.ndarray, owned: bool = False) -> None:
         """Add g to .grad. g is copied unless `owned` says nothing else refers to it: the same
@@ -341,7 +344,10 @@ class Tensor:
     def type(self, dtype: DTypeLike) -> Tensor:
         from minigrad.ops.elementwise import cast
 
-        return cast(self, resolve_dtype(dtype))
+        resolved = resolve_dtype(dtype)
+        if resolved is None:  # np.dtype(None) would be float64
+            raise TypeError("Tensor.type: a dtype is required, got None")
+        return cast(self, resolved)
 
     def float(self) -> Tensor:
         return self.type(np.float32)
