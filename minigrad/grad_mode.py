@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from minigrad.autograd import _state, is_grad_enabled
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
@@ -21,7 +24,7 @@ class set_grad_enabled(contextlib.ContextDecorator):
         self.mode, self._previous = mode, is_grad_enabled()
         _state.grad_enabled = mode
 
-    def __call__(self, func: Callable) -> Callable:
+    def __call__(self, func: _F) -> _F:
         _state.grad_enabled = self._previous  # as a decorator it changes nothing until called
         return super().__call__(func)
 

@@ -15,7 +15,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from numbers import Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -127,7 +127,8 @@ class Optimizer(ABC):
         value = group[key]
         if isinstance(value, bool) or not isinstance(value, Real):
             raise TypeError(f"{self._name}: {key} must be a number, got {value!r}")
-        inside = low <= value < high if high_open else low <= value <= high
+        number = cast(float, value)  # a Real compares with floats (typeshed's Real cannot say so)
+        inside = low <= number < high if high_open else low <= number <= high
         if not inside:
             closing = ")" if high_open else "]"
             bound = f">= {low}" if high == math.inf else f"in [{low}, {high}{closing}"
