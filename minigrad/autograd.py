@@ -20,7 +20,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 
@@ -39,11 +39,21 @@ def _is_anomaly_enabled() -> bool:
     return getattr(_state, "anomaly", False)
 
 
+_Mode = TypeVar("_Mode", bound="_GradMode")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
 class _GradMode(contextlib.ContextDecorator):
     """Context manager and decorator that sets grad mode and restores it on exit; also a
     decorator without parentheses (`@minigrad.no_grad`), as torch."""
 
     enabled: bool
+
+    @overload
+    def __new__(cls: type[_Mode], func: None = None) -> _Mode: ...
+
+    @overload  # used bare, the decorated function comes back (mypy wants an instance here)
+    def __new__(cls, func: _F) -> _F: ...  # type: ignore[misc]
 
     def __new__(cls, func: Callable | None = None) -> Any:
         if func is None:

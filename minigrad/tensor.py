@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from minigrad import autograd
 from minigrad.device import CPU, Device, _device_name, _no_device, _to_arguments
 from minigrad.dtypes import DTypeLike, as_array, resolve_dtype
 from minigrad.random import generator
+
+if TYPE_CHECKING:
+    from minigrad.ops.reduce import MinMaxResult
 
 Scalar = int | float
 TensorLike = Any
@@ -276,6 +279,12 @@ class Tensor:
     def dim(self) -> int:
         return self.data.ndim
 
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+
+    @overload
+    def size(self, dim: int) -> int: ...
+
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self.data.shape if dim is None else self.data.shape[dim]
 
@@ -288,7 +297,8 @@ class Tensor:
                                "use tensor.detach().numpy()")
         return self.data
 
-    def item(self) -> Scalar:
+    def item(self) -> float:
+        """The one element as a Python number (an int or bool for integer or bool tensors)."""
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted, "
                              f"got shape {self.shape}")
@@ -302,7 +312,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
@@ -557,12 +567,24 @@ class Tensor:
             correction = int(unbiased)
         return var(self, dim, correction=correction, keepdim=keepdim)
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    @overload
+    def max(self, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+    @overload
+    def max(self, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMaxResult:
         from minigrad.ops.reduce import max
 
         return max(self, dim, keepdim)
 
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    @overload
+    def min(self, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+    @overload
+    def min(self, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMaxResult:
         from minigrad.ops.reduce import min
 
         return min(self, dim, keepdim)

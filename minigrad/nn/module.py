@@ -56,8 +56,8 @@ class Module:
             object.__setattr__(self, registry, OrderedDict())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
-        """Run `forward` (and the hooks); typed as returning a Tensor, what the layers and
-        models return (MaxPool2d with return_indices=True returns a pair)."""
+        """Run `forward` (and the hooks). Typed as returning a Tensor, which every model and
+        layer returns (MaxPool2d, which may return a pair, says so)."""
         forward = getattr(self, "forward", None)
         if forward is None:
             raise TypeError(f"{self._get_name()}: module has no forward() method to call")
