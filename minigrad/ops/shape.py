@@ -329,8 +329,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 _NumpyPadMode = Literal["constant", "reflect", "edge", "wrap"]
-_NUMPY_PAD_MODES: dict[str, _NumpyPadMode] = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-                    "circular": "wrap"}
+_NUMPY_PAD_MODES: dict[str, _NumpyPadMode] = {
+    "constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 class Pad(Function):
