@@ -19,7 +19,8 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 
@@ -38,11 +39,21 @@ def _is_anomaly_enabled() -> bool:
     return getattr(_state, "anomaly", False)
 
 
+_Mode = TypeVar("_Mode", bound="_GradMode")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
 class _GradMode(contextlib.ContextDecorator):
     """Context manager and decorator that sets grad mode and restores it on exit; also a
     decorator without parentheses (`@minigrad.no_grad`), as torch."""
 
     enabled: bool
+
+    @overload
+    def __new__(cls: type[_Mode], func: None = None) -> _Mode: ...
+
+    @overload  # used bare, the decorated function comes back (mypy wants an instance here)
+    def __new__(cls, func: _F) -> _F: ...  # type: ignore[misc]
 
     def __new__(cls, func: Callable | None = None) -> Any:
         if func is None:
@@ -95,7 +106,7 @@ _NOT_USER = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
 
 def _user_frame() -> str:
     """'file:line' of the innermost stack frame outside the minigrad package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if not filename.startswith(_NOT_USER):
@@ -135,6 +146,10 @@ class Context:
         "function", "parents", "needs_input_grad", "_saved", "_saved_versions",
         "_freed", "created_at", "input_shapes", "retained", "__dict__",
     )
+    # set by `Function.apply` on a recorded node: the op's keyword attributes, and its
+    # positional inputs that need no gradient (None for those that do)
+    attrs: dict[str, Any]
+    constants: tuple[Any, ...]
 
     def __init__(self, function: type[Function], needs_input_grad: tuple[bool, ...]) -> None:
         self.function = function
@@ -146,6 +161,13 @@ class Context:
         self.created_at = ""
         self.input_shapes: tuple[tuple[int, ...] | None, ...] = ()
         self.retained: Any = None
+
+    if TYPE_CHECKING:
+        # ops keep small attributes (shapes, strides, flags) on the context: to the type
+        # checker, any other attribute may be set and read back as Any
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def save_for_backward(self, *arrays: Any) -> None:
         self._saved = arrays
@@ -295,11 +317,12 @@ def _topological_order(root: Context) -> list[Any]:
     return order
 
 
-def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
-    """Backpropagate `gradient` from `root` through its graph into the leaves' `.grad`."""
-    grads: dict[int, np.ndarray] = {id(root.grad_fn): gradient}
+def run_backward(root: Context, gradient: np.ndarray, retain_graph: bool = False) -> None:
+    """Backpropagate `gradient` from the node `root` (the `grad_fn` of the tensor that
+    `backward` was called on) through its graph into the leaves' `.grad`."""
+    grads: dict[int, np.ndarray] = {id(root): gradient}
     anomaly = _is_anomaly_enabled()
-    for node in _topological_order(root.grad_fn):
+    for node in _topological_order(root):
         g = grads.pop(id(node), None)
         if g is None:
             continue

@@ -5,10 +5,13 @@ argument is a Tensor and calls the method, so there is one implementation of eve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from minigrad.ops import shape as _shape
 from minigrad.tensor import Tensor
+
+if TYPE_CHECKING:
+    from minigrad.ops.reduce import MinMaxResult
 
 
 def _tensor(op: str, input: Any) -> Tensor:
@@ -31,7 +34,19 @@ def var(input: Tensor, dim: int | Sequence[int] | None = None, *, correction: in
                                      unbiased=unbiased)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+@overload
+def max(input: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+
+@overload
+def max(input: Tensor, dim: Tensor) -> Tensor: ...
+
+
+@overload
+def max(input: Tensor, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor | MinMaxResult:
     """`max(x)` the largest value, `max(x, dim)` (values, indices), `max(x, other)` the
     elementwise maximum: torch's three forms."""
     if isinstance(dim, Tensor):
@@ -39,7 +54,19 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _tensor("max", input).max(dim, keepdim)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+@overload
+def min(input: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+
+@overload
+def min(input: Tensor, dim: Tensor) -> Tensor: ...
+
+
+@overload
+def min(input: Tensor, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor | MinMaxResult:
     """`min(x)`, `min(x, dim)` (values, indices) or `min(x, other)`, as `max`."""
     if isinstance(dim, Tensor):
         return _tensor("min", input).minimum(dim)

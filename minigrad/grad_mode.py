@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from minigrad.autograd import _state, is_grad_enabled
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
@@ -21,7 +24,7 @@ class set_grad_enabled(contextlib.ContextDecorator):
         self.mode, self._previous = mode, is_grad_enabled()
         _state.grad_enabled = mode
 
-    def __call__(self, func: Callable) -> Callable:
+    def __call__(self, func: _F) -> _F:
         _state.grad_enabled = self._previous  # as a decorator it changes nothing until called
         return super().__call__(func)
 
@@ -39,13 +42,20 @@ class inference_mode(contextlib.ContextDecorator):
     """`no_grad` under torch's other name (`inference_mode(False)` changes nothing); also a
     bare decorator. minigrad has no inference tensors: their outputs are plain tensors."""
 
-    def __new__(cls, mode: Any = True) -> Any:
-        if isinstance(mode, bool):
-            return super().__new__(cls)
-        return cls()(mode)
+    mode: bool
 
-    def __init__(self, mode: bool = True) -> None:
+    @overload
+    def __new__(cls, mode: bool = True) -> inference_mode: ...
+
+    @overload  # used bare, the decorated function comes back (mypy wants an instance here)
+    def __new__(cls, mode: _F) -> _F: ...  # type: ignore[misc]
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if not isinstance(mode, bool):
+            return cls()(mode)
+        self = super().__new__(cls)
         self.mode = mode
+        return self
 
     def _recreate_cm(self) -> inference_mode:
         return inference_mode(self.mode)

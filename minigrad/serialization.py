@@ -193,8 +193,8 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
         items = {_checked_key(k): _decode(v, arrays) for k, v in body}
         return items if kind == "dict" else OrderedDict(items)
     if kind in ("list", "tuple"):
-        items = [_decode(v, arrays) for v in body]
-        return items if kind == "list" else tuple(items)
+        elements = [_decode(v, arrays) for v in body]
+        return elements if kind == "list" else tuple(elements)
     raise ValueError(f"unknown structure node kind {kind!r}")
 
 

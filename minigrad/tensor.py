@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from minigrad import autograd
 from minigrad.device import CPU, Device, _device_name, _no_device, _to_arguments
 from minigrad.dtypes import DTypeLike, as_array, resolve_dtype
 from minigrad.random import generator
+
+if TYPE_CHECKING:
+    from minigrad.ops.reduce import MinMaxResult
 
 Scalar = int | float
 TensorLike = Any
@@ -44,6 +47,8 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
+
+    data: np.ndarray
 
     # a view (from indexing, reshape, permute, expand) records the tensor it looks into and
     # how to remake it from that base: an in-place change through the view is recorded on the
@@ -163,10 +168,11 @@ class Tensor:
             if g.shape != self.shape:
                 raise ValueError(f"backward: gradient has shape {g.shape}, "
                                  f"the tensor has shape {self.shape}")
-        if self.grad_fn is None:
+        grad_fn = self.grad_fn
+        if grad_fn is None:
             self._accumulate_grad(g)
             return
-        autograd.run_backward(self, g, retain_graph=retain_graph)
+        autograd.run_backward(grad_fn, g, retain_graph=retain_graph)
 
     def _accumulate_grad(self, g: np.ndarray, owned: bool = False) -> None:
         """Add g to .grad. g is copied unless `owned` says nothing else refers to it: the same
@@ -276,6 +282,12 @@ class Tensor:
     def dim(self) -> int:
         return self.data.ndim
 
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+
+    @overload
+    def size(self, dim: int) -> int: ...
+
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self.data.shape if dim is None else self.data.shape[dim]
 
@@ -288,7 +300,8 @@ class Tensor:
                                "use tensor.detach().numpy()")
         return self.data
 
-    def item(self) -> Scalar:
+    def item(self) -> float:
+        """The one element as a Python number (an int or bool for integer or bool tensors)."""
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted, "
                              f"got shape {self.shape}")
@@ -302,7 +315,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
@@ -344,7 +357,10 @@ class Tensor:
     def type(self, dtype: DTypeLike) -> Tensor:
         from minigrad.ops.elementwise import cast
 
-        return cast(self, resolve_dtype(dtype))
+        resolved = resolve_dtype(dtype)
+        if resolved is None:  # np.dtype(None) would be float64
+            raise TypeError("Tensor.type: a dtype is required, got None")
+        return cast(self, resolved)
 
     def float(self) -> Tensor:
         return self.type(np.float32)
@@ -554,12 +570,24 @@ class Tensor:
             correction = int(unbiased)
         return var(self, dim, correction=correction, keepdim=keepdim)
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    @overload
+    def max(self, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+    @overload
+    def max(self, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMaxResult:
         from minigrad.ops.reduce import max
 
         return max(self, dim, keepdim)
 
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    @overload
+    def min(self, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+    @overload
+    def min(self, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMaxResult:
         from minigrad.ops.reduce import min
 
         return min(self, dim, keepdim)

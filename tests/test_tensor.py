@@ -151,6 +151,13 @@ def test_integer_casts_of_a_tensor_that_requires_grad_leave_the_graph_like_torch
     np.testing.assert_array_equal(y.data, expected.numpy())
 
 
+def test_type_without_a_dtype_raises_instead_of_casting_to_float64():
+    x = minigrad.tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match="Tensor.type: a dtype is required"):
+        x.type(None)
+    assert x.dtype == np.float32
+
+
 def test_half_cast_stays_in_the_graph():
     x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     y = x.half()

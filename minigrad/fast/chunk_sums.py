@@ -21,4 +21,4 @@ def sum_chunks_in_batch_order(fn: Callable[[slice], tuple[np.ndarray, ...]], bat
 
     for_each_chunk(run, batch, sample_bytes)
     in_order = [parts[start] for start in sorted(parts)]
-    return tuple(sum(column) for column in zip(*in_order))
+    return tuple(sum(column[1:], column[0]) for column in zip(*in_order))

@@ -11,6 +11,7 @@ GEMM over N·H·W instead of N products of rank H·W. Measurements: benchmarks/R
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -62,12 +63,13 @@ class PointwiseConv2d(Function):
         # (N, C_out, H, W) -> (N, C_out, H*W); (N, C_in, H, W) -> (N, C_in, H*W)
         g3, x3 = g.reshape(n, c_out, h * width), x.reshape(n, c_in, h * width)
         want_dx, want_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        dx3 = np.empty(x3.shape, dtype=g.dtype) if want_dx else None
+        dx3: np.ndarray | None = None
         dw_parts: dict[int, np.ndarray] = {}
         # the threads shared between the passes, each pass split into that many batch slices
         parts = split_batch(n, get_num_threads() // max(1, want_dx + want_dw))
-        tasks = []
+        tasks: list[Callable[[], None]] = []
         if want_dx:
+            dx3 = np.empty(x3.shape, dtype=g.dtype)
             # dx[n] = Wᵀ · g[n]: (C_in, C_out) · (n, C_out, H*W) -> (n, C_in, H*W)
             tasks += [partial(np.matmul, w.reshape(c_out, c_in).T, g3[rows], out=dx3[rows])
                       for rows in parts]

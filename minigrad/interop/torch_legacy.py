@@ -65,7 +65,8 @@ class _StorageSurvey(CheckpointUnpickler):
         found = super().find_class(module, name)
         return _SKIP if f"{module}.{name}" in TENSOR_REBUILDERS else found
 
-    def persistent_load(self, pid: Any) -> None:
+    # returns None where the loading pass returns a Storage: the survey only records storages
+    def persistent_load(self, pid: Any) -> None:  # type: ignore[override]
         record = parse_storage_id(pid)
         self.records[record.key] = record.kind
 

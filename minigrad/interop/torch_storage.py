@@ -12,7 +12,7 @@ declared over a huge shape never become a huge allocation.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -33,12 +33,15 @@ class StorageKind(NamedTuple):
     result: np.dtype  # the dtype of the arrays handed back
 
 
+ByteOrder = Literal["<", ">"]
+
+
 class Storage(NamedTuple):
     """A storage read from a checkpoint: `numel` elements of `kind` in `raw` (read-only)."""
 
     kind: StorageKind
     raw: np.ndarray  # 1-D, dtype `kind.disk` in the file's byte order
-    order: str  # the file's byte order as a NumPy code: '<' or '>'
+    order: ByteOrder  # the file's byte order as a NumPy code
 
     @property
     def numel(self) -> int:
@@ -69,7 +72,7 @@ STORAGE_FOR_DTYPE: dict[np.dtype, StorageKind] = {
 
 def storage_from_bytes(kind: StorageKind, data: bytes, numel: int, byteorder: str) -> Storage:
     """Wrap `numel` elements of raw `data` (no copy); `byteorder` is 'little' or 'big'."""
-    order = "<" if byteorder == "little" else ">"
+    order: ByteOrder = "<" if byteorder == "little" else ">"
     disk = kind.disk.newbyteorder(order)
     if len(data) != numel * disk.itemsize:
         raise CheckpointFormatError(f"holds {len(data)} bytes but {numel} {kind.name} "

@@ -119,6 +119,7 @@ class Allowed:
     the stack, and on a plain function it could rewrite `__defaults__` for every later load."""
 
     __slots__ = ("fn",)
+    fn: Callable[..., Any]
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         object.__setattr__(self, "fn", fn)
@@ -130,7 +131,7 @@ class Allowed:
         return self.fn(*args)
 
 
-TENSOR_REBUILDERS = {
+TENSOR_REBUILDERS: dict[str, Callable[..., Any]] = {
     "torch._utils._rebuild_tensor": rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": rebuild_tensor_v2,
     "torch._utils._rebuild_tensor_v3": rebuild_tensor_v3,

@@ -44,16 +44,28 @@ def twin_classes() -> dict[str, type]:
                 self.add_module(name, child)
 
     class DepthwiseSeparableConv(Twin):
+        dw: torch.nn.Module
+        pw: torch.nn.Module
+
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.pw(self.dw(x))
 
     class InvertedResidual(Twin):
+        use_res_connect: bool
+        conv: torch.nn.Module
+
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             if self.use_res_connect:
                 return x + self.conv(x)
             return self.conv(x)
 
     class SqueezeExcitation(Twin):
+        avgpool: torch.nn.Module
+        fc1: torch.nn.Module
+        activation: torch.nn.Module
+        fc2: torch.nn.Module
+        scale_activation: torch.nn.Module
+
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             scale = self.avgpool(x)
             scale = self.activation(self.fc1(scale))
@@ -61,6 +73,9 @@ def twin_classes() -> dict[str, type]:
             return scale * x
 
     class InvertedResidualV3(Twin):
+        block: torch.nn.Module
+        use_res_connect: bool
+
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             y = self.block(x)
             if self.use_res_connect:
@@ -68,12 +83,19 @@ def twin_classes() -> dict[str, type]:
             return y
 
     class MobileNetV1(Twin):
+        features: torch.nn.Module
+        avgpool: torch.nn.Module
+        classifier: torch.nn.Module
+
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = self.features(x)
             x = self.avgpool(x).flatten(1)  # (N, C, 1, 1) -> (N, C)
             return self.classifier(x)
 
     class MobileNetV2(Twin):
+        features: torch.nn.Module
+        classifier: torch.nn.Module
+
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = self.features(x)
             x = F.adaptive_avg_pool2d(x, (1, 1)).flatten(1)  # (N, C, 1, 1) -> (N, C)

@@ -77,8 +77,9 @@ class MobileNetV1(nn.Module):
         if small_input:
             strides = first_stride_to_one(strides)
         channels = _make_divisible(32 * width_mult)
-        layers = [Conv2dNormActivation(in_channels, channels, 3, 1 if small_input else 2,
-                                       activation_layer=nn.ReLU)]
+        layers: list[nn.Module] = [
+            Conv2dNormActivation(in_channels, channels, 3, 1 if small_input else 2,
+                                 activation_layer=nn.ReLU)]
         for (c, _), s in zip(_BLOCKS, strides):
             out_channels = _make_divisible(c * width_mult)
             layers.append(DepthwiseSeparableConv(channels, out_channels, s))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from minigrad.nn.module import Module
 
@@ -30,9 +30,15 @@ def _check_module(op: str, module: Any) -> Module:
     return module
 
 
+_Indexed = TypeVar("_Indexed", bound="_IndexedModules")
+
+
 class _IndexedModules(Module):
     """Shared by the containers: children stored under '0', '1', ... and renumbered after
     every insertion or deletion."""
+
+    if TYPE_CHECKING:  # each container defines it (a slice gives a container of its kind)
+        def __getitem__(self, index: int) -> Module: ...
 
     def _renumber(self, modules: Iterable[Module]) -> None:
         self._modules.clear()
@@ -57,11 +63,11 @@ class _IndexedModules(Module):
             del modules[_position("__delitem__", index, len(modules))]
         self._renumber(modules)
 
-    def append(self, module: Module) -> _IndexedModules:
+    def append(self: _Indexed, module: Module) -> _Indexed:
         self.add_module(str(len(self)), _check_module("append", module))
         return self
 
-    def extend(self, modules: Iterable[Module]) -> _IndexedModules:
+    def extend(self: _Indexed, modules: Iterable[Module]) -> _Indexed:
         for module in modules:
             self.append(module)
         return self
@@ -88,15 +94,28 @@ class Sequential(_IndexedModules):
         Input: what the first module takes. Output: what the last one returns.
     """
 
+    @overload
+    def __init__(self, *modules: Module) -> None: ...
+
+    @overload
+    def __init__(self, modules: OrderedDict[str, Module], /) -> None: ...
+
     def __init__(self, *modules: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, module in modules[0].items():
-                self.add_module(name, _check_module("Sequential", module))
+            named: Iterable[tuple[str, Any]] = modules[0].items()
         else:
-            self.extend(modules)
+            named = ((str(i), module) for i, module in enumerate(modules))
+        for name, module in named:
+            self.add_module(name, _check_module("Sequential", module))
 
-    def __getitem__(self, index: int | slice) -> Module:
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+
+    def __getitem__(self, index: int | slice) -> Module | Sequential:
         items = list(self._modules.items())
         if isinstance(index, slice):
             return Sequential(OrderedDict(items[index]))
@@ -124,6 +143,12 @@ class ModuleList(_IndexedModules):
         super().__init__()
         if modules is not None:
             self.extend(modules)
+
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> ModuleList: ...
 
     def __getitem__(self, index: int | slice) -> Module | ModuleList:
         values = list(self._modules.values())

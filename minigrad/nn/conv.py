@@ -89,11 +89,11 @@ class Conv2d(Module):
 
     def _pad_widths(self) -> tuple[int, int, int, int]:
         """`F.pad` widths (left, right, top, bottom) for the non-zero padding modes."""
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
         if self.padding == "same":
             top, bottom, left, right = same_padding(self.kernel_size, self.dilation)
             return (left, right, top, bottom)
+        if isinstance(self.padding, str):  # 'valid'
+            return (0, 0, 0, 0)
         ph, pw = self.padding
         return (pw, pw, ph, ph)
 

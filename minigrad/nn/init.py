@@ -23,7 +23,8 @@ from minigrad.tensor import Tensor
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                  "conv_transpose2d", "conv_transpose3d", "sigmoid")
 
-Sampler = Callable[[np.random.Generator, Any], np.ndarray]  # (generator, shape or count)
+Sampler = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]  # (generator, shape)
+Proposer = Callable[[np.random.Generator, int], np.ndarray]  # (generator, count)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -145,7 +146,7 @@ def _peak(lo: float, hi: float) -> float:
     return min(max(0.0, lo), hi)
 
 
-def _normal_proposals(lo: float, hi: float) -> Sampler:
+def _normal_proposals(lo: float, hi: float) -> Proposer:
     def propose(gen: np.random.Generator, count: int) -> np.ndarray:
         z = gen.standard_normal(count)
         return z[(z >= lo) & (z <= hi)]
@@ -153,7 +154,7 @@ def _normal_proposals(lo: float, hi: float) -> Sampler:
     return propose
 
 
-def _uniform_proposals(lo: float, hi: float) -> Sampler:
+def _uniform_proposals(lo: float, hi: float) -> Proposer:
     peak = _peak(lo, hi)
 
     def propose(gen: np.random.Generator, count: int) -> np.ndarray:
@@ -164,7 +165,7 @@ def _uniform_proposals(lo: float, hi: float) -> Sampler:
 
 
 def _rejection_sample(gen: np.random.Generator, n: int, rate: float,
-                      propose: Sampler) -> np.ndarray:
+                      propose: Proposer) -> np.ndarray:
     """`n` accepted proposals, drawing rounds until enough were accepted."""
     out = np.empty(n)
     filled = 0

@@ -55,7 +55,9 @@ class Module:
         for registry in _HOOK_REGISTRIES:  # hook id -> hook, or -> True for a flag
             object.__setattr__(self, registry, OrderedDict())
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Run `forward` (and the hooks). Typed as returning a Tensor, which every model and
+        layer returns (MaxPool2d, which may return a pair, says so)."""
         forward = getattr(self, "forward", None)
         if forward is None:
             raise TypeError(f"{self._get_name()}: module has no forward() method to call")
@@ -247,7 +249,7 @@ class Module:
             yield child
 
     def _named_members(self, registry: str, prefix: str, recurse: bool,
-                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+                       remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:
         modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
                    if recurse else [(prefix, self)])
         seen: set[int] = set()
@@ -340,8 +342,8 @@ class Module:
     def float(self) -> Module:
         return self.to(np.float32)
 
-    def state_dict(self, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Any]:
+    def state_dict(self, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Any]:
         """Parameters and persistent buffers by dotted name, as copied NumPy arrays (or the
         Tensors themselves with `keep_vars=True`); shared tensors appear under each name."""
         destination = OrderedDict() if destination is None else destination

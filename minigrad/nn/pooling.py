@@ -6,7 +6,7 @@ Sizes are validated at construction and kept as given, so reprs read like torch'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minigrad.checks import IntOrPair, int_pair
 from minigrad.nn import functional as F
@@ -53,6 +53,9 @@ class MaxPool2d(_Pool2d):
         super().__init__(kernel_size, stride, padding)
         int_pair("MaxPool2d", "dilation", dilation, minimum=1)
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    if TYPE_CHECKING:  # a Tensor, or a (values, indices) pair with return_indices=True
+        def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,

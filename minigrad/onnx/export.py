@@ -105,7 +105,7 @@ def _convert_all(builder: GraphBuilder, traced: Trace, input_name: str) -> str:
     values: dict[int, str] = {id(traced.input): input_name}
     for node in traced.nodes:
         op = Op(node.function, _input_names(builder, node, values), _input_shapes(node),
-                dict(node.attrs))  # type: ignore[attr-defined]  # set by Function.apply
+                dict(node.attrs))
         values[id(node)] = CONVERTERS[node.function](builder, op)
     root = traced.output.grad_fn
     return values[id(root) if root is not None else id(traced.output)]
@@ -115,7 +115,7 @@ def _input_names(builder: GraphBuilder, node: Context, values: dict[int, str]
                  ) -> list[str | None]:
     """Each input's value: a node's output, the graph input, or an initializer."""
     names: list[str | None] = []
-    for parent, constant in zip(node.parents, node.constants):  # type: ignore[attr-defined]
+    for parent, constant in zip(node.parents, node.constants):
         if parent is not None and id(parent) in values:
             names.append(values[id(parent)])
         elif parent is not None:  # a leaf tensor that requires grad: a parameter
@@ -128,7 +128,7 @@ def _input_names(builder: GraphBuilder, node: Context, values: dict[int, str]
 def _input_shapes(node: Context) -> list[tuple[int, ...] | None]:
     """Recorded shapes of tensor inputs, measured ones of constants (None stays None)."""
     shapes = []
-    for shape, constant in zip(node.input_shapes, node.constants):  # type: ignore[attr-defined]
+    for shape, constant in zip(node.input_shapes, node.constants):
         if shape is None and constant is not None:
             shape = tuple(np.shape(constant.data if isinstance(constant, Tensor) else constant))
         shapes.append(shape)

@@ -92,7 +92,8 @@ def _windows(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None, p
     if min(out) < 1:
         raise ValueError(f"{op}: kernel_size={k} (dilation={d}) is larger than the padded "
                          f"input {tuple(sizes)} with padding={p}; output size would be {out}")
-    return tuple(_Window(k[i], s[i], p[i], d[i], sizes[i], out[i]) for i in range(2))
+    rows, columns = (_Window(k[i], s[i], p[i], d[i], sizes[i], out[i]) for i in range(2))
+    return rows, columns
 
 
 def _batched(x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
@@ -198,12 +198,28 @@ def _extreme(op: str, x: Tensor, dim: int | None, keepdim: bool, largest: bool) 
     return MinMaxResult(values, Tensor._wrap(indices.astype(np.int64, copy=False)))
 
 
-def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+@overload
+def max(x: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+
+@overload
+def max(x: Tensor, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+
+def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMaxResult:
     """The largest element; with `dim`, a `(values, indices)` named tuple along that dim."""
     return _extreme("max", x, dim, keepdim, largest=True)
 
 
-def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+@overload
+def min(x: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...
+
+
+@overload
+def min(x: Tensor, dim: int, keepdim: bool = False) -> MinMaxResult: ...
+
+
+def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMaxResult:
     """The smallest element; with `dim`, a `(values, indices)` named tuple along that dim."""
     return _extreme("min", x, dim, keepdim, largest=False)
 

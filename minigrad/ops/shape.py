@@ -9,7 +9,7 @@ base, so that an in-place change through the view is recorded on the base (ops/i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -108,6 +108,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def squeeze(x: Tensor, dim: int | Shape | None = None) -> Tensor:
     """Drop dims of size 1 (all of them, or those in `dim` that have size 1)."""
     shape = _check_tensor("squeeze", x).shape
+    axes: Sequence[int]
     if dim is None:
         axes = range(x.ndim)
     else:
@@ -327,8 +328,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Stack.apply(*_promoted(tensors), axis=axis)
 
 
-_NUMPY_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-                    "circular": "wrap"}
+_NumpyPadMode = Literal["constant", "reflect", "edge", "wrap"]
+_NUMPY_PAD_MODES: dict[str, _NumpyPadMode] = {
+    "constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 class Pad(Function):
@@ -367,7 +369,8 @@ def _crop(shape: tuple[int, ...], widths: Sequence[tuple[int, int]]) -> tuple[sl
     return tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, shape))
 
 
-def _fold_padding(g: np.ndarray, widths: Sequence[tuple[int, int]], mode: str) -> np.ndarray:
+def _fold_padding(g: np.ndarray, widths: Sequence[tuple[int, int]], mode: _NumpyPadMode
+                  ) -> np.ndarray:
     for axis, (before, after) in enumerate(widths):
         if before == 0 and after == 0:
             continue

@@ -15,7 +15,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from numbers import Real
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from minigrad.optim.state_checks import cast_entry, describe, entry_problem, gro
 from minigrad.tensor import Tensor, check_grad_fits
 
 ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+_Loss = TypeVar("_Loss")  # what a `step(closure)` closure returns
 
 
 class Optimizer(ABC):
@@ -127,7 +130,8 @@ class Optimizer(ABC):
         value = group[key]
         if isinstance(value, bool) or not isinstance(value, Real):
             raise TypeError(f"{self._name}: {key} must be a number, got {value!r}")
-        inside = low <= value < high if high_open else low <= value <= high
+        number = cast(float, value)  # a Real compares with floats (typeshed's Real cannot say so)
+        inside = low <= number < high if high_open else low <= number <= high
         if not inside:
             closing = ")" if high_open else "]"
             bound = f">= {low}" if high == math.inf else f"in [{low}, {high}{closing}"
@@ -148,7 +152,13 @@ class Optimizer(ABC):
                 elif p.grad is not None:
                     p.grad.data.fill(0)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+    @overload
+    def step(self, closure: None = None) -> None: ...
+
+    @overload
+    def step(self, closure: Callable[[], _Loss]) -> _Loss: ...
+
+    def step(self, closure: Callable[[], _Loss] | None = None) -> _Loss | None:
         """Update every parameter that has a gradient; returns `closure()` if one is given.
 
         Every group, gradient and state entry to be used is checked before the first parameter

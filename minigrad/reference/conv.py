@@ -54,18 +54,19 @@ class DepthwiseConv2d(Function):
     @staticmethod
     def forward(ctx: Context, x, w, b, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
         n, c = x.shape[:2]
-        m, kh, kw = w.shape[0] // c, *w.shape[2:]
+        m, (kh, kw) = w.shape[0] // c, w.shape[2:]
         out_hw = output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
         xp = pad(x, padding)
         w5 = w.reshape(c, m, kh, kw)  # (C·m, 1, KH, KW) -> (C, m, KH, KW)
         y = np.zeros((n, c, m, *out_hw), dtype=x.dtype)
         for u, v in np.ndindex(kh, kw):
-            tap = xp[(..., *tap_slices(u, v, out_hw, stride, dilation))]  # (N, C, OH, OW)
+            at = (..., *tap_slices(u, v, out_hw, stride, dilation))
+            tap = xp[at]  # (N, C, OH, OW)
             y += w5[None, :, :, u, v, None, None] * tap[:, :, None]
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation)
-        y = y.reshape(n, c * m, *out_hw)  # (N, C, m, OH, OW) -> (N, C·m, OH, OW)
-        return y if b is None else y + b[:, None, None]
+        out = y.reshape(n, c * m, *out_hw)  # (N, C, m, OH, OW) -> (N, C·m, OH, OW)
+        return out if b is None else out + b[:, None, None]
 
     @staticmethod
     def backward(ctx: Context, g):
@@ -130,7 +131,8 @@ class GeneralConv2d(Function):
         xg, wg = split_groups(pad(x, padding), w, groups)
         y = np.zeros((n, groups, c_out // groups, pixels), dtype=x.dtype)
         for u, v in np.ndindex(kh, kw):
-            tap = xg[(..., *tap_slices(u, v, out_hw, stride, dilation))]  # (N, G, Cg, OH, OW)
+            at = (..., *tap_slices(u, v, out_hw, stride, dilation))
+            tap = xg[at]  # (N, G, Cg, OH, OW)
             y += np.matmul(wg[..., u, v], tap.reshape(n, groups, cg, pixels))  # (N, G, Og, OH·OW)
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation, groups)
