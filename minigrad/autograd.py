@@ -380,14 +380,3 @@ def _send_grads(node: Context, input_grads: Any, grads: dict[int, np.ndarray],
             _check_finite(dx, node, "backward (gradient of an input)")
         key = id(parent)
         grads[key] = dx if key not in grads else grads[key] + dx
-
-
-def wraps_no_grad(fn: Callable) -> Callable:
-    """Decorator: run `fn` with grad mode off (used by optimizers and init functions)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with no_grad():
-            return fn(*args, **kwargs)
-
-    return wrapper
