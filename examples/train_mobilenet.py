@@ -56,9 +56,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="minigrad.set_num_threads (default 1, which also keeps BLAS to "
-                             "one thread: its idle workers otherwise spin on the other core)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="minigrad.set_num_threads (default: minigrad's own, the cores "
+                             "this process may use; either way minigrad keeps BLAS to one "
+                             "thread, as its idle workers otherwise spin on a core)")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="checkpoint and plot folder")
     args = parser.parse_args()
     for key, value in DEFAULTS[args.dataset].items():
@@ -151,7 +152,8 @@ def save_plot(history: dict, path: Path) -> bool:
 def main() -> None:
     args = parse_args()
     minigrad.manual_seed(args.seed)
-    minigrad.set_num_threads(args.threads)
+    if args.threads is not None:
+        minigrad.set_num_threads(args.threads)
     x_train, x_test, y_train, y_test = load_data(args.dataset, args.seed)
     model = BUILDERS[args.model](num_classes=10, width_mult=args.width, small_input=True,
                                  in_channels=x_train.shape[1])
