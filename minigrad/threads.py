@@ -195,7 +195,7 @@ def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int
     for disjoint runs; it can allocate its scratch buffers once per run.
     """
     threads, pool = _current()
-    if not _shares(pool, len(items), total_bytes):
+    if pool is None or not _shares(pool, len(items), total_bytes):
         fn(items)
         return
     runs = [items[rows] for rows in split_batch(len(items), threads)]

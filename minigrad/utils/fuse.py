@@ -134,7 +134,8 @@ def _fuse_sequential(layers: nn.Sequential) -> None:
     i = 0
     while i + 1 < len(layers):
         conv, norm = layers[i], layers[i + 1]
-        if not _foldable(conv, norm):
+        if not (isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d)
+                and _foldable(conv, norm)):
             i += 1
             continue
         after = layers[i + 2] if i + 2 < len(layers) else None
@@ -147,7 +148,7 @@ def _fuse_sequential(layers: nn.Sequential) -> None:
         i += 2 if activation is None else 3
 
 
-def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
+def _foldable(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> bool:
     # exact types: a subclass may compute something else in its forward
     return (type(conv) is nn.Conv2d and type(norm) is nn.BatchNorm2d
             and norm.running_mean is not None and norm.num_features == conv.out_channels)
