@@ -259,14 +259,19 @@ def _twin_pair(name: str):
     return mg_model, torch_model, copy.deepcopy(torch_model)
 
 
-def model_works(name: str, batch: int) -> list[Work]:
+def train_work(name: str, batch: int) -> Work:
     x, labels = _data(name, batch)
     mg_model, tm, tm_cl = _twin_pair(name)
-    train = Work(f"{name} train step", {
+    return Work(f"{name} train step", {
         "minigrad": minigrad_train_step(mg_model, x, labels),
         "torch": torch_train_step(tm, x, labels),
         "torch_cl": torch_train_step(tm_cl, x, labels, channels_last=True),
     })
+
+
+def model_works(name: str, batch: int) -> list[Work]:
+    train = train_work(name, batch)
+    x, _ = _data(name, batch)
     mg_model, tm, tm_cl = _twin_pair(name)
     infer = Work(f"{name} eval forward", {
         "minigrad": minigrad_eval(mg_model, x),
@@ -319,7 +324,7 @@ def _defaults_probe(batch: int, repeat: int, warmup: int) -> str:
 
     import minigrad
 
-    work = model_works("mobilenet_v2", batch)[0]
+    work = train_work("mobilenet_v2", batch)
     work.time_interleaved(repeat, warmup)
     return json.dumps({"times_ms": work.times_ms, "torch_threads": torch.get_num_threads(),
                        "minigrad_threads": minigrad.get_num_threads()})
