@@ -115,8 +115,8 @@ def test_default_is_the_cores_this_process_may_use():
     assert int(out.stdout) == expected
 
 
-def _minigrad_workers() -> int:
-    return sum(t.name.startswith("minigrad") for t in threading.enumerate())
+def _minigrad_workers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("minigrad")}
 
 
 @pytest.mark.parametrize("threads", [2], indirect=True)
@@ -196,17 +196,21 @@ def test_set_num_threads_while_another_thread_trains(threads, monkeypatch):
 
 def test_old_pools_are_retired_once_unused():
     previous = get_num_threads()
+    earlier = _minigrad_workers()  # other tests' pools, retired or not
     try:
         for n in [3, 2, 3, 2, 3]:
             set_num_threads(n)
-            for_each_run(lambda run: None, list(range(n)), WORTH_THREADS)
+            # every run waits for the others, so the pool must start all n − 1 workers
+            all_running = threading.Barrier(n, timeout=5)
+            for_each_run(lambda run: all_running.wait(), list(range(n)), WORTH_THREADS)
+            assert len(_minigrad_workers() - earlier) >= n - 1
         set_num_threads(2)
         for_each_run(lambda run: None, [0, 1], WORTH_THREADS)
         gc.collect()
         deadline = time.monotonic() + 5
-        while _minigrad_workers() > 1 and time.monotonic() < deadline:
+        while len(_minigrad_workers() - earlier) > 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        # only the current pool's one worker is left
-        assert _minigrad_workers() == 1
+        # of the workers started here, only the current pool's one is left
+        assert len(_minigrad_workers() - earlier) == 1
     finally:
         set_num_threads(previous)
