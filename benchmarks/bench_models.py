@@ -6,12 +6,18 @@ timed interleaved (one minigrad run, one torch run, one torch channels_last run,
 that load from other processes hits all three alike. Rows:
 
 - MobileNetV2 (width 0.5, small input, 10 classes) and MobileNetV3-small (small input): a
-  training step (forward, cross-entropy, backward, SGD-momentum step) and eval-mode inference;
+  training step (forward, cross-entropy, backward, SGD-momentum step), eval-mode inference,
+  and the fused eval (minigrad's `utils.fuse_for_inference` copy against torch's eager eval,
+  NCHW and channels_last, unfused);
 - the depthwise-separable block (V1, N=32, C=64→128, 32×32) and the inverted-residual block
   (V2, N=32, C=32, t=6, 32×32): forward + backward with a fixed random upstream gradient;
 - the main job's training step (`examples/train_mobilenet.py` with its defaults: MobileNetV2
   width 0.25 on one-channel 24×24 crops, SGD with Nesterov momentum and weight decay), so that
-  the main job's speed is measured against torch's in the same run as the rest.
+  the main job's speed is measured against torch's in the same run as the rest;
+- a digits-sized training step: MobileNetV2 width 0.5 at batch 32 on 3×16×16, with Adam;
+- defaults against defaults: the MobileNetV2-0.5 training step timed in a fresh process in
+  which neither framework's thread count is set (each uses its own default), as a user who
+  times both out of the box would (`--threads` does not apply to this row).
 
 A time is the median of `--repeat` runs (≥ 7) after warm-up. Memory of the training step:
 tracemalloc's peak for minigrad (NumPy reports its buffers to it), and for both frameworks the
@@ -48,9 +54,12 @@ MALLOC_SETTINGS = {
     "MALLOC_MMAP_THRESHOLD_": "33554432",
 }
 SWEEP_BATCHES = (16, 32, 64, 128)
-# the optimizers: the issue's SGD-momentum, and the main job's (its defaults)
+# the optimizers: the issue's SGD-momentum, the main job's (its defaults), and Adam for the
+# digits-sized step
 SGD_MOMENTUM = {"lr": 0.01, "momentum": 0.9}
 MAIN_JOB_SGD = {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-5}
+ADAM = {"lr": 1e-3}
+DIGITS_BATCH = 32
 
 
 def _reexec_with_tuned_malloc() -> None:
@@ -115,6 +124,8 @@ def build_model(name: str, framework: str):
         "inverted_residual": lambda lib: lib.InvertedResidual(32, 32, 1, 6),
         "main_job": lambda lib: lib.mobilenet_v2(num_classes=10, width_mult=0.25,
                                                  small_input=True, in_channels=1),
+        "digits": lambda lib: lib.mobilenet_v2(num_classes=10, width_mult=0.5,
+                                               small_input=True),
     }
     return builders[name](tm if framework == "torch" else mg)
 
@@ -126,6 +137,8 @@ def input_shape(name: str, batch: int) -> tuple[int, ...]:
         return (32, 32, 32, 32)
     if name == "main_job":
         return (batch, 1, 24, 24)
+    if name == "digits":
+        return (DIGITS_BATCH, 3, 16, 16)
     return (batch, 3, 32, 32)
 
 
@@ -140,12 +153,12 @@ def _data(name: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def minigrad_train_step(model, x: np.ndarray, labels: np.ndarray,
-                        sgd: dict = SGD_MOMENTUM) -> Callable[[], object]:
+                        sgd: dict = SGD_MOMENTUM, optim: str = "SGD") -> Callable[[], object]:
     import minigrad
     import minigrad.nn.functional as F
-    from minigrad.optim import SGD
+    import minigrad.optim
 
-    optimizer = SGD(model.parameters(), **sgd)
+    optimizer = getattr(minigrad.optim, optim)(model.parameters(), **sgd)
     xt, yt = minigrad.tensor(x), minigrad.tensor(labels)
 
     def step() -> None:
@@ -158,12 +171,12 @@ def minigrad_train_step(model, x: np.ndarray, labels: np.ndarray,
 
 
 def torch_train_step(model, x: np.ndarray, labels: np.ndarray, channels_last: bool = False,
-                     sgd: dict = SGD_MOMENTUM) -> Callable[[], object]:
+                     sgd: dict = SGD_MOMENTUM, optim: str = "SGD") -> Callable[[], object]:
     import torch
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
-    optimizer = torch.optim.SGD(model.parameters(), **sgd)
+    optimizer = getattr(torch.optim, optim)(model.parameters(), **sgd)
     xt = torch.from_numpy(x).contiguous(memory_format=fmt)
     yt = torch.from_numpy(labels)
 
@@ -246,21 +259,75 @@ def _twin_pair(name: str):
     return mg_model, torch_model, copy.deepcopy(torch_model)
 
 
-def model_works(name: str, batch: int) -> list[Work]:
+def train_work(name: str, batch: int) -> Work:
     x, labels = _data(name, batch)
     mg_model, tm, tm_cl = _twin_pair(name)
-    train = Work(f"{name} train step", {
+    return Work(f"{name} train step", {
         "minigrad": minigrad_train_step(mg_model, x, labels),
         "torch": torch_train_step(tm, x, labels),
         "torch_cl": torch_train_step(tm_cl, x, labels, channels_last=True),
     })
+
+
+def model_works(name: str, batch: int) -> list[Work]:
+    train = train_work(name, batch)
+    x, _ = _data(name, batch)
     mg_model, tm, tm_cl = _twin_pair(name)
     infer = Work(f"{name} eval forward", {
         "minigrad": minigrad_eval(mg_model, x),
         "torch": torch_eval(tm, x),
         "torch_cl": torch_eval(tm_cl, x, channels_last=True),
     })
-    return [train, infer]
+    return [train, infer, fused_eval_work(name, x)]
+
+
+def fused_eval_work(name: str, x: np.ndarray) -> Work:
+    """minigrad's `fuse_for_inference` copy against torch's eager (unfused) eval."""
+    from minigrad.utils import fuse_for_inference
+
+    mg_model, tm, tm_cl = _twin_pair(name)
+    return Work(f"{name} fused eval forward", {
+        "minigrad": minigrad_eval(fuse_for_inference(mg_model.eval()), x),
+        "torch": torch_eval(tm, x),
+        "torch_cl": torch_eval(tm_cl, x, channels_last=True),
+    })
+
+
+def digits_work() -> Work:
+    x, labels = _data("digits", DIGITS_BATCH)
+    mg_model, tm, tm_cl = _twin_pair("digits")
+    return Work(f"digits step (v2-0.5, {DIGITS_BATCH}x3x16x16, Adam)", {
+        "minigrad": minigrad_train_step(mg_model, x, labels, ADAM, "Adam"),
+        "torch": torch_train_step(tm, x, labels, sgd=ADAM, optim="Adam"),
+        "torch_cl": torch_train_step(tm_cl, x, labels, channels_last=True, sgd=ADAM,
+                                     optim="Adam"),
+    })
+
+
+def defaults_work(batch: int, repeat: int, warmup: int) -> Work:
+    """The MobileNetV2-0.5 training step, each framework with its default thread count: timed
+    by `_defaults_probe` in a fresh process where nothing sets a thread count."""
+    here = str(Path(__file__).parent)
+    code = (f"import sys; sys.path.insert(0, {here!r}); import bench_models as b; "
+            f"print(b._defaults_probe({batch}, {repeat}, {warmup}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, **MALLOC_SETTINGS})
+    probe = json.loads(out.stdout.splitlines()[-1])
+    work = Work(f"defaults: mobilenet_v2 train step ({probe['minigrad_threads']} vs "
+                f"{probe['torch_threads']} thr)", {})
+    work.times_ms = probe["times_ms"]
+    return work
+
+
+def _defaults_probe(batch: int, repeat: int, warmup: int) -> str:
+    import torch
+
+    import minigrad
+
+    work = train_work("mobilenet_v2", batch)
+    work.time_interleaved(repeat, warmup)
+    return json.dumps({"times_ms": work.times_ms, "torch_threads": torch.get_num_threads(),
+                       "minigrad_threads": minigrad.get_num_threads()})
 
 
 def block_work(name: str) -> Work:
@@ -352,11 +419,11 @@ def _rss_probe(name: str, batch: int, framework: str, threads: int) -> str:
 
 
 def _format_times(works: list[Work]) -> list[str]:
-    lines = [f"{'work':<42}{'minigrad ms':>12}{'torch ms':>10}{'ratio':>7}"
+    lines = [f"{'work':<48}{'minigrad ms':>12}{'torch ms':>10}{'ratio':>7}"
              f"{'torch CL ms':>12}{'ratio CL':>9}"]
     for w in works:
         m = w.medians()
-        line = f"{w.name:<42}{m['minigrad']:>12.1f}{m['torch']:>10.1f}"
+        line = f"{w.name:<48}{m['minigrad']:>12.1f}{m['torch']:>10.1f}"
         line += f"{m['minigrad'] / m['torch']:>6.2f}×"
         if "torch_cl" in m:
             line += f"{m['torch_cl']:>12.1f}{m['minigrad'] / m['torch_cl']:>8.2f}×"
@@ -431,12 +498,13 @@ def main() -> None:
     works = model_works("mobilenet_v2", args.batch) + model_works("mobilenet_v3_small",
                                                                    args.batch)
     works += [block_work("dw_separable"), block_work("inverted_residual"),
-              main_job_work(args.batch)]
+              main_job_work(args.batch), digits_work()]
     say = (lambda *lines: None) if args.json else (lambda *lines: print(*lines, sep="\n"))
     say(f"threads {args.threads}, batch {args.batch}, median of {repeat}, "
         f"load average at start {os.getloadavg()[0]:.2f}")
     for w in works:
         w.time_interleaved(repeat, warmup)
+    works.append(defaults_work(args.batch, repeat, warmup))
     say(*_format_times(works))
     sweep = [] if args.quick else sweep_works(SWEEP_BATCHES)
     for w in sweep:

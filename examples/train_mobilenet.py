@@ -63,10 +63,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the weights, the split and the shuffling "
                              "(default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="minigrad.set_num_threads (default: %(default)s, which also keeps "
-                             "BLAS to one thread: its idle workers otherwise spin on the other "
-                             "core)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="minigrad.set_num_threads (default: minigrad's own, the cores "
+                             "this process may use; either way minigrad keeps BLAS to one "
+                             "thread, as its idle workers otherwise spin on a core)")
     parser.add_argument("--kernels", choices=["reference", "fast"], default="fast",
                         help="minigrad.use_kernels: the readable reference kernels or the fast "
                              "ones (default: %(default)s)")
@@ -167,7 +167,8 @@ def save_plot(history: dict, path: Path) -> bool:
 def main() -> None:
     args = parse_args()
     minigrad.manual_seed(args.seed)
-    minigrad.set_num_threads(args.threads)
+    if args.threads is not None:
+        minigrad.set_num_threads(args.threads)
     minigrad.use_kernels(args.kernels)
     x_train, x_test, y_train, y_test = load_data(args.dataset, args.seed)
     model = BUILDERS[args.model](num_classes=10, width_mult=args.width, small_input=True,

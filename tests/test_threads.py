@@ -1,15 +1,34 @@
 """minigrad's thread pool: every run of work done exactly once, the calling thread taking one
 of them, errors raised only after every run has finished, `runs_in_parallel` telling which
-work is shared out, and `split_for_threads` giving every thread the same share."""
+work is shared out, `split_for_threads` giving every thread the same share, the default
+count, and changing the count while another thread runs kernels."""
 
 from __future__ import annotations
 
+import gc
+import os
+import subprocess
+import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from minigrad.fast.threads import MIN_PARALLEL_BYTES, for_each_run, runs_in_parallel, split_for_threads
+import minigrad
+import minigrad.nn.functional as F
+import minigrad.fast.threads
+from minigrad import models
+from minigrad.optim import SGD
+from minigrad.fast.threads import (
+    MIN_PARALLEL_BYTES,
+    default_num_threads,
+    for_each_run,
+    get_num_threads,
+    runs_in_parallel,
+    set_num_threads,
+    split_for_threads,
+)
 
 WORTH_THREADS = 1 << 30  # bytes of work: enough that for_each_run always uses the pool
 
@@ -84,3 +103,114 @@ def test_split_for_threads_gives_equal_parts_a_multiple_of_the_threads(threads, 
                 assert fewest <= len(parts) < fewest + threads
             else:
                 assert len(parts) == fewest
+
+
+def test_default_is_the_cores_this_process_may_use():
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert default_num_threads() == expected
+    # a fresh interpreter, where nothing has called set_num_threads
+    code = "import minigrad; print(minigrad.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert int(out.stdout) == expected
+
+
+def _minigrad_workers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("minigrad")}
+
+
+@pytest.mark.parametrize("threads", [2], indirect=True)
+def test_set_num_threads_while_another_thread_runs_kernels(threads):
+    """set_num_threads from one thread while another keeps running kernels on the pool: the
+    pool swap never fails a kernel (it used to: 'cannot schedule new futures after
+    shutdown'), and every run of every kernel is done exactly once."""
+    errors: list[BaseException] = []
+    done_swapping = threading.Event()
+    kernels = [0]
+
+    def kernel_loop() -> None:
+        try:
+            while not done_swapping.is_set() or kernels[0] < 5:
+                seen: list[int] = []
+                lock = threading.Lock()
+
+                def record(run: list[int]) -> None:
+                    with lock:
+                        seen.extend(run)
+
+                for_each_run(record, list(range(6)), WORTH_THREADS)
+                assert sorted(seen) == list(range(6))
+                kernels[0] += 1
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    trainer = threading.Thread(target=kernel_loop)
+    trainer.start()
+    try:
+        for i in range(300):
+            set_num_threads(1 + i % 3)
+            if i % 10 == 0:
+                time.sleep(0.001)  # let the kernel thread take the GIL mid-swap
+    finally:
+        done_swapping.set()
+        trainer.join(timeout=10)
+    assert not trainer.is_alive()
+    assert not errors, f"the kernel thread failed: {errors[0]!r}"
+    assert kernels[0] >= 5
+
+
+@pytest.mark.parametrize("threads", [2], indirect=True)
+def test_set_num_threads_while_another_thread_trains(threads, monkeypatch):
+    """The case of issue 18: a training loop on one thread, the thread count changed from
+    another; every step completes, on whichever pool it started with."""
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)  # every kernel on the pool
+    minigrad.manual_seed(0)
+    model = models.mobilenet_v2(num_classes=4, width_mult=0.25, small_input=True)
+    optimizer = SGD(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    x = minigrad.tensor(rng.standard_normal((4, 3, 8, 8)).astype(np.float32))
+    y = minigrad.tensor(rng.integers(0, 4, size=4))
+    errors: list[BaseException] = []
+    steps = [0]
+
+    def train() -> None:
+        try:
+            for _ in range(6):
+                optimizer.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+                steps[0] += 1
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    trainer = threading.Thread(target=train)
+    trainer.start()
+    i = 0
+    while trainer.is_alive() and i < 20000:
+        set_num_threads(1 + i % 3)
+        i += 1
+    trainer.join(timeout=30)
+    assert not errors, f"training failed: {errors[0]!r}"
+    assert steps[0] == 6
+
+
+def test_old_pools_are_retired_once_unused():
+    previous = get_num_threads()
+    earlier = _minigrad_workers()  # other tests' pools, retired or not
+    try:
+        for n in [3, 2, 3, 2, 3]:
+            set_num_threads(n)
+            # every run waits for the others, so the pool must start all n − 1 workers
+            all_running = threading.Barrier(n, timeout=5)
+            for_each_run(lambda run: all_running.wait(), list(range(n)), WORTH_THREADS)
+            assert len(_minigrad_workers() - earlier) >= n - 1
+        set_num_threads(2)
+        for_each_run(lambda run: None, [0, 1], WORTH_THREADS)
+        gc.collect()
+        deadline = time.monotonic() + 5
+        while len(_minigrad_workers() - earlier) > 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # of the workers started here, only the current pool's one is left
+        assert len(_minigrad_workers() - earlier) == 1
+    finally:
+        set_num_threads(previous)

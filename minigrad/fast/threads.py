@@ -10,10 +10,19 @@ takes the GIL back when it returns, so the pool's work is made of calls on about
 BLAS itself is kept to one thread when the optional `threadpoolctl` is installed: OpenBLAS's
 idle workers spin and take the core that minigrad's next chunk needs. Measurements (what two
 threads gain, and why): benchmarks/README.md, "The thread pool".
+
+By default minigrad uses as many threads as the cores this process may run on (its CPU
+affinity), as torch does; each kernel still keeps small work on the calling thread
+(`MIN_PARALLEL_BYTES`). The count may change at any time, from any thread: a new pool replaces
+the old one, which is never shut down under a kernel still using it (each kernel takes the
+count and the pool together, once); it is retired when the last kernel holding it returns,
+and its idle workers then exit.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -22,7 +31,10 @@ import numpy as np
 
 T = TypeVar("T")
 
-_state: dict = {"threads": 1, "pool": None}
+# (threads, pool) as one tuple, replaced whole, so a reader never sees the count of one
+# setting with the pool of another; None until first use, then the default
+_state: dict = {"current": None}
+_set_lock = threading.Lock()
 
 # a chain of elementwise steps on chunks this large stays in cache between steps; not
 # smaller, as every NumPy call hands the GIL back and forth between the threads
@@ -46,17 +58,42 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"set_num_threads: n must be ≥ 1, got {n}")
-    if _state["pool"] is not None:
-        _state["pool"].shutdown(wait=True)
-    # n − 1 workers: the calling thread is the n-th (`for_each_run`)
-    _state["pool"] = ThreadPoolExecutor(n - 1, thread_name_prefix="minigrad") if n > 1 else None
-    _state["threads"] = n
-    _limit_blas_to_one_thread()
+    with _set_lock:
+        _install(n)
 
 
 def get_num_threads() -> int:
-    """The number of threads set by `set_num_threads` (1 until it is called)."""
-    return _state["threads"]
+    """The number of threads set by `set_num_threads`; until it is called, the number of
+    cores this process may use, as torch."""
+    return _current()[0]
+
+
+def default_num_threads() -> int:
+    """The cores this process may run on: its CPU affinity where the OS reports it, else
+    `os.cpu_count()`."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _install(n: int) -> None:
+    # the old pool is not shut down: a kernel on another thread may be about to submit to
+    # it. Dropping this reference retires it once no kernel holds it (its workers exit when
+    # it is garbage collected). n − 1 workers: the calling thread is the n-th (`for_each_run`)
+    pool = ThreadPoolExecutor(n - 1, thread_name_prefix="minigrad") if n > 1 else None
+    _state["current"] = (n, pool)
+    _limit_blas_to_one_thread()
+
+
+def _current() -> tuple[int, ThreadPoolExecutor | None]:
+    """(threads, pool), the default installed on first use."""
+    current = _state["current"]
+    if current is None:
+        with _set_lock:
+            if _state["current"] is None:
+                _install(default_num_threads())
+            current = _state["current"]
+    return current
 
 
 def _limit_blas_to_one_thread() -> None:
@@ -110,7 +147,7 @@ def split_for_threads(n_items: int, max_per_part: int, total_bytes: int) -> list
     same share (72 channels in tiles of at most 67 are 36 + 36 on two threads, not 67 + 5)."""
     parts = -(-n_items // max(1, max_per_part))
     if runs_in_parallel(n_items, total_bytes):
-        threads = _state["threads"]
+        threads = get_num_threads()
         parts = min(n_items, -(-parts // threads) * threads)
     return split_batch(n_items, parts)
 
@@ -129,7 +166,11 @@ def run_tasks(tasks: list[Callable[[], None]], total_bytes: int) -> None:
 
 def runs_in_parallel(n_items: int, total_bytes: int) -> bool:
     """Whether `for_each_run` shares out this many items and this much work over threads."""
-    return _state["pool"] is not None and n_items >= 2 and total_bytes >= MIN_PARALLEL_BYTES
+    return _shares(_current()[1], n_items, total_bytes)
+
+
+def _shares(pool: ThreadPoolExecutor | None, n_items: int, total_bytes: int) -> bool:
+    return pool is not None and n_items >= 2 and total_bytes >= MIN_PARALLEL_BYTES
 
 
 def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int) -> None:
@@ -139,8 +180,8 @@ def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int
     otherwise calls `fn(items)` once on the calling thread. `fn` must write disjoint results
     for disjoint runs; it can allocate its scratch buffers once per run.
     """
-    pool, threads = _state["pool"], _state["threads"]
-    if not runs_in_parallel(len(items), total_bytes):
+    threads, pool = _current()
+    if pool is None or not _shares(pool, len(items), total_bytes):
         fn(items)
         return
     runs = [items[rows] for rows in split_batch(len(items), threads)]
@@ -162,4 +203,5 @@ def sum_in_batch_order(parts: dict[int, np.ndarray], shape: tuple[int, ...],
     `shape` when there are none (an empty batch)."""
     if not parts:
         return np.zeros(shape, dtype=dtype)
-    return sum(parts[start] for start in sorted(parts))
+    first, *rest = (parts[start] for start in sorted(parts))
+    return sum(rest, first)

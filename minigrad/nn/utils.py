@@ -1,5 +1,6 @@
 """Gradient clipping, as `torch.nn.utils`: rescale or clamp the parameters' `.grad` in place
-(`clip_grad_norm_` is `get_total_norm` followed by `clip_grads_with_norm_`)."""
+(`clip_grad_norm_` is `get_total_norm` followed by `clip_grads_with_norm_`); and, from
+`minigrad.nn.fusion`, `fuse_conv_bn_eval` / `fuse_conv_bn_weights`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from minigrad.nn.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights  # noqa: F401 (re-exported)
 from minigrad.tensor import Tensor
 
 Parameters = Tensor | Iterable[Tensor]
