@@ -45,6 +45,14 @@ _LAYER_OPTIONS: dict[str, tuple[str, ...]] = {
                   "divisor_override"),
     "AdaptiveAvgPool2d": ("output_size",),
     "Flatten": ("start_dim", "end_dim"),
+    "Upsample": ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"),
+    "UpsamplingNearest2d": ("size", "scale_factor"),
+    "UpsamplingBilinear2d": ("size", "scale_factor"),
+    # the losses' `weight` / `pos_weight` are buffers, copied as any buffer
+    "CrossEntropyLoss": ("ignore_index", "reduction", "label_smoothing"),
+    "NLLLoss": ("ignore_index", "reduction"),
+    "MSELoss": ("reduction",),
+    "BCEWithLogitsLoss": ("reduction",),
 }
 _WITH_BIAS = ("Conv2d", "Linear", "BatchNorm1d", "BatchNorm2d")
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")

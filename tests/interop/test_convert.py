@@ -69,6 +69,11 @@ LAYERS = [
     ("flatten", nn.Flatten, (2, 3, 4, 4)),
     ("flatten_dims", lambda: nn.Flatten(0, 2), (2, 3, 4, 4)),
     ("identity", nn.Identity, (2, 3)),
+    ("upsample_nearest", lambda: nn.Upsample(scale_factor=2), (2, 3, 4, 5)),
+    ("upsample_bilinear", lambda: nn.Upsample(size=(7, 6), mode="bilinear", align_corners=True),
+     (2, 3, 4, 5)),
+    ("upsampling_nearest2d", lambda: nn.UpsamplingNearest2d(size=6), (2, 3, 4, 5)),
+    ("upsampling_bilinear2d", lambda: nn.UpsamplingBilinear2d(scale_factor=1.5), (2, 3, 4, 4)),
     ("sequential", lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU6(),
                                          nn.Flatten(), nn.Linear(4 * 3 * 3, 2)), (3, 3, 5, 5)),
     ("sequential_named", lambda: nn.Sequential(OrderedDict(
@@ -346,3 +351,32 @@ def test_any_conv2d_translates_and_matches_torch(case, padding_mode):
     back = from_torch(tm)
     assert (back.padding, back.padding_mode, back.groups) == \
         (layer.padding, layer.padding_mode, layer.groups)
+
+
+LOSSES = [
+    # (id, builder, target maker: rng, logits shape -> target array)
+    ("cross_entropy", lambda: nn.CrossEntropyLoss(weight=np.linspace(0.5, 2.0, 5),
+                                                  ignore_index=1, label_smoothing=0.1),
+     lambda rng, shape: rng.integers(0, shape[1], shape[0])),
+    ("nll", lambda: nn.NLLLoss(reduction="sum"),
+     lambda rng, shape: rng.integers(0, shape[1], shape[0])),
+    ("mse", lambda: nn.MSELoss(reduction="none"), lambda rng, shape: rng.standard_normal(shape)),
+    ("bce_with_logits", lambda: nn.BCEWithLogitsLoss(pos_weight=np.linspace(0.5, 3.0, 5)),
+     lambda rng, shape: rng.uniform(0, 1, shape)),
+]
+
+
+@pytest.mark.parametrize("name, build, target", LOSSES, ids=[case[0] for case in LOSSES])
+def test_loss_modules_cross_with_their_options_and_weights(name, build, target, rng):
+    mg = build().double()
+    tm = to_torch(mg)
+    assert type(tm) is getattr(torch.nn, type(mg).__name__)
+    _assert_same_state(mg, tm)
+    back = from_torch(tm)
+    assert type(back) is type(mg)
+    _assert_same_state(back, tm)
+    x, t = rng.standard_normal((6, 5)), target(rng, (6, 5))
+    theirs = tm(torch.tensor(x), torch.tensor(t)).detach().numpy()
+    for module in (mg, back):
+        np.testing.assert_allclose(module(minigrad.tensor(x), minigrad.tensor(t)).numpy(),
+                                   theirs, rtol=1e-12, atol=1e-12)
