@@ -58,15 +58,23 @@ def gradcheck(
         return float(np.sum(fn(*inputs).data * upstream))
 
     for i, grad in zip(checked, analytic):
-        x = inputs[i].data
-        if fast_mode:
-            direction = rng.standard_normal(x.shape)
-            numeric = _directional_difference(loss, x, direction, eps)
-            _compare(f"input {i} (direction)", np.array([np.sum(grad * direction)]),
-                     np.array([numeric]), atol, rtol)
-        else:
-            _compare(f"input {i}", grad, _numeric_grad(loss, x, eps), atol, rtol)
+        _check_one_input(f"input {i}", loss, inputs[i].data, grad, eps, atol, rtol,
+                         rng if fast_mode else None)
     return True
+
+
+def _check_one_input(name: str, loss: Callable[[], float], x: np.ndarray, grad: np.ndarray,
+                     eps: float, atol: float, rtol: float,
+                     rng: np.random.Generator | None) -> None:
+    """Compare `grad` with finite differences of `loss` in x: every element, or (with `rng`,
+    fast mode) one random direction."""
+    if rng is None:
+        _compare(name, grad, _numeric_grad(loss, x, eps), atol, rtol)
+        return
+    direction = rng.standard_normal(x.shape)
+    numeric = _directional_difference(loss, x, direction, eps)
+    _compare(f"{name} (direction)", np.array([np.sum(grad * direction)]), np.array([numeric]),
+             atol, rtol)
 
 
 def _check_arguments(fn: Any, inputs: list[Any], eps: Any, atol: Any, rtol: Any) -> list[int]:
