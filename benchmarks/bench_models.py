@@ -304,6 +304,25 @@ def digits_work() -> Work:
     })
 
 
+def reference_kernels_work() -> Work:
+    """The digits step with minigrad on its reference kernels (`use_kernels("reference")`):
+    against the digits row of the same run, what reading-first kernels cost."""
+    import minigrad
+
+    x, labels = _data("digits", DIGITS_BATCH)
+    mg_model, tm, _ = _twin_pair("digits")
+    fast_step = minigrad_train_step(mg_model, x, labels, ADAM, "Adam")
+
+    def reference_step() -> None:
+        with minigrad.use_kernels("reference"):
+            fast_step()
+
+    return Work("digits step on the reference kernels", {
+        "minigrad": reference_step,
+        "torch": torch_train_step(tm, x, labels, sgd=ADAM, optim="Adam"),
+    })
+
+
 def defaults_work(batch: int, repeat: int, warmup: int) -> Work:
     """The MobileNetV2-0.5 training step, each framework with its default thread count: timed
     by `_defaults_probe` in a fresh process where nothing sets a thread count."""
@@ -498,7 +517,7 @@ def main() -> None:
     works = model_works("mobilenet_v2", args.batch) + model_works("mobilenet_v3_small",
                                                                    args.batch)
     works += [block_work("dw_separable"), block_work("inverted_residual"),
-              main_job_work(args.batch), digits_work()]
+              main_job_work(args.batch), digits_work(), reference_kernels_work()]
     say = (lambda *lines: None) if args.json else (lambda *lines: print(*lines, sep="\n"))
     say(f"threads {args.threads}, batch {args.batch}, median of {repeat}, "
         f"load average at start {os.getloadavg()[0]:.2f}")
