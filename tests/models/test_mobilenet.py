@@ -143,3 +143,34 @@ def test_v3_batchnorm_hyperparameters_follow_torchvision():
     bns = [m for m in models.mobilenet_v3_small().modules()
            if isinstance(m, minigrad.nn.BatchNorm2d)]
     assert bns and all(bn.eps == 0.001 and bn.momentum == 0.01 for bn in bns)
+
+
+@pytest.mark.parametrize("kernels", ["reference", "fast"])
+@pytest.mark.parametrize("name, width", [("mobilenet_v1", 0.25), ("mobilenet_v2", 0.35),
+                                         ("mobilenet_v3_small", 0.5),
+                                         ("mobilenet_v3_large", 0.35)])
+def test_eval_mode_gradients_match_torch(name, width, kernels):
+    """In eval mode BatchNorm normalises with its running statistics, a different backward
+    (dx = g·γ/√(running_var + eps)): every parameter's and the input's gradient, as torch's."""
+    model, twin = build_pair(name, num_classes=10, width_mult=width, small_input=True,
+                             dropout=0.0)
+    rng = np.random.default_rng(2)
+    for (key, b), (_, c) in zip(model.named_buffers(), twin.named_buffers()):
+        if b.data.dtype.kind == "f":  # statistics away from their initial 0 and 1
+            b.data[...] = (rng.uniform(0.5, 1.5, b.shape) if key.endswith("var")
+                           else rng.normal(0, 0.1, b.shape))
+            c.copy_(torch.tensor(b.data))
+    model.eval()
+    twin.eval()
+    x = rng.standard_normal((2, 3, 32, 32))
+    xm, xt = minigrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with minigrad.use_kernels(kernels):
+        out = model(xm)
+        upstream = rng.standard_normal(out.shape)
+        out.backward(upstream)
+    expected = twin(xt)
+    expected.backward(torch.tensor(upstream))
+    assert_close(out, expected, ATOL, RTOL, "eval output")
+    assert_close(xm.grad, xt.grad, ATOL, RTOL, "gradient of the input")
+    for (key, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+        assert_close(p.grad, q.grad, ATOL, RTOL, f"gradient of {key}")
