@@ -1,9 +1,10 @@
 """Run PyTorch MobileNetV3-small weights in minigrad, and send minigrad's weights back.
 
 1. With torch installed (the `interop` extra: pip install 'minigrad-mobilenet[interop]'), a
-   torch MobileNetV3-small (torchvision's when installed, else the plain-torch twin written out
-   below, the same module tree) gets realistic BatchNorm statistics from a few batches, is saved
-   with `torch.save(state_dict)`, and its eval logits on a fixed batch are kept.
+   torch MobileNetV3-small (torchvision's when installed, else minigrad's own converted by
+   `minigrad.interop.to_torch`, the same module tree, re-initialised by torch) gets realistic
+   BatchNorm statistics from a few batches, is saved with `torch.save(state_dict)`, and its
+   eval logits on a fixed batch are kept.
 2. Without torch (that code path never imports it), `load_torch` reads the `.pth` into
    `minigrad.models.mobilenet_v3_small`, which predicts the same batch; the script prints the
    largest absolute difference from torch's logits and how many top-1 classes agree.
@@ -43,76 +44,22 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-# torchvision's MobileNetV3-small stages: in, kernel, expanded, out, squeeze-excite, act, stride
-V3_SMALL = [
-    (16, 3, 16, 16, True, "RE", 2), (16, 3, 72, 24, False, "RE", 2),
-    (24, 3, 88, 24, False, "RE", 1), (24, 5, 96, 40, True, "HS", 2),
-    (40, 5, 240, 40, True, "HS", 1), (40, 5, 240, 40, True, "HS", 1),
-    (40, 5, 120, 48, True, "HS", 1), (48, 5, 144, 48, True, "HS", 1),
-    (48, 5, 288, 96, True, "HS", 2), (96, 5, 576, 96, True, "HS", 1),
-    (96, 5, 576, 96, True, "HS", 1),
-]
-
-
 def torch_twin():
-    """torchvision's MobileNetV3-small if installed, else the same module tree in plain torch."""
+    """torchvision's MobileNetV3-small if installed, else minigrad's converted to a torch module
+    (`minigrad.interop.to_torch`: the same module tree, names and shapes), re-initialised by
+    torch so that its weights are torch's own."""
     try:
         import torchvision
 
         return torchvision.models.mobilenet_v3_small()
     except ImportError:
-        return plain_torch_mobilenet_v3_small()
+        from minigrad.interop import to_torch
 
-
-def plain_torch_mobilenet_v3_small():
-    """torchvision's MobileNetV3-small (module names, shapes, BatchNorm eps and momentum) in
-    plain torch, so that its state dict has torchvision's keys."""
-    from torch import nn
-
-    def conv_bn(cin, cout, k, stride=1, groups=1, act=None):  # torchvision's Conv2dNormActivation
-        layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
-                  nn.BatchNorm2d(cout, eps=0.001, momentum=0.01)]
-        return nn.Sequential(*layers, *([act()] if act else []))
-
-    class SqueezeExcitation(nn.Module):
-        def __init__(self, channels, squeezed):
-            super().__init__()
-            self.avgpool = nn.AdaptiveAvgPool2d(1)
-            self.fc1, self.fc2 = nn.Conv2d(channels, squeezed, 1), nn.Conv2d(squeezed, channels, 1)
-            self.activation, self.scale_activation = nn.ReLU(), nn.Hardsigmoid()
-
-        def forward(self, x):
-            scale = self.fc2(self.activation(self.fc1(self.avgpool(x))))
-            return x * self.scale_activation(scale)
-
-    class InvertedResidual(nn.Module):
-        def __init__(self, cin, k, exp, cout, se, act, stride):
-            super().__init__()
-            act = nn.Hardswish if act == "HS" else nn.ReLU
-            layers = [conv_bn(cin, exp, 1, act=act)] if exp != cin else []
-            layers.append(conv_bn(exp, exp, k, stride, groups=exp, act=act))
-            if se:  # squeezed to exp / 4, rounded to a multiple of 8
-                layers.append(SqueezeExcitation(exp, max(8, (exp // 4 + 4) // 8 * 8)))
-            self.block = nn.Sequential(*layers, conv_bn(exp, cout, 1))
-            self.use_res_connect = stride == 1 and cin == cout
-
-        def forward(self, x):
-            return x + self.block(x) if self.use_res_connect else self.block(x)
-
-    class MobileNetV3(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = nn.Sequential(conv_bn(3, 16, 3, 2, act=nn.Hardswish),
-                                          *[InvertedResidual(*stage) for stage in V3_SMALL],
-                                          conv_bn(96, 576, 1, act=nn.Hardswish))
-            self.avgpool = nn.AdaptiveAvgPool2d(1)
-            self.classifier = nn.Sequential(nn.Linear(576, 1024), nn.Hardswish(),
-                                            nn.Dropout(0.2), nn.Linear(1024, 1000))
-
-        def forward(self, x):
-            return self.classifier(self.avgpool(self.features(x)).flatten(1))
-
-    return MobileNetV3()
+        twin = to_torch(models.mobilenet_v3_small())
+        for module in twin.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        return twin
 
 
 def make_torch_checkpoint(path: Path, images: np.ndarray) -> np.ndarray:
