@@ -60,6 +60,17 @@ def load_torch(f: PathOrFile, map_location: Any = None, *, weights_only: bool = 
         UnsafeCheckpointError: the pickle names a global outside the allow-list.
         ValueError: the file is not a torch checkpoint, or is truncated or corrupt.
     """
+    _check_load_options(map_location, weights_only, max_pickle_bytes)
+    data, source = _read(f)
+    try:
+        return _parse(data, max_pickle_bytes)
+    except UnsafeCheckpointError as exc:
+        raise UnsafeCheckpointError(f"load_torch: {source}: {exc}") from None
+    except CheckpointFormatError as exc:
+        raise ValueError(f"load_torch: {source}: {exc}") from exc
+
+
+def _check_load_options(map_location: Any, weights_only: Any, max_pickle_bytes: Any) -> None:
     if map_location is not None and str(map_location) != "cpu":
         raise ValueError(f"load_torch: map_location must be None or 'cpu' (minigrad arrays "
                          f"live on the CPU), got {map_location!r}")
@@ -70,13 +81,6 @@ def load_torch(f: PathOrFile, map_location: Any = None, *, weights_only: bool = 
             or max_pickle_bytes <= 0:
         raise ValueError(f"load_torch: max_pickle_bytes must be a positive int, "
                          f"got {max_pickle_bytes!r}")
-    data, source = _read(f)
-    try:
-        return _parse(data, max_pickle_bytes)
-    except UnsafeCheckpointError as exc:
-        raise UnsafeCheckpointError(f"load_torch: {source}: {exc}") from None
-    except CheckpointFormatError as exc:
-        raise ValueError(f"load_torch: {source}: {exc}") from exc
 
 
 def save_torch(obj: Mapping[str, Any], f: PathOrFile) -> None:

@@ -40,12 +40,9 @@ def export(model: Module, example_input: Tensor, path: str | os.PathLike, opset:
         dynamic_batch: make the first axis of input and output symbolic ('batch').
         input_name, output_name: the graph's value names.
 
-    Returns:
-        The `onnx.ModelProto` written.
-
-    Raises:
-        UnsupportedOpError (a TypeError): an op has no converter; names its Function class.
-        TypeError, ValueError: bad arguments, or an op whose form cannot be exported.
+    Returns the `onnx.ModelProto` written. Raises UnsupportedOpError (a TypeError) naming the
+    Function class of an op that has no converter; TypeError or ValueError for bad arguments
+    or an op whose form cannot be exported.
     """
     import onnx
 
@@ -59,16 +56,21 @@ def export(model: Module, example_input: Tensor, path: str | os.PathLike, opset:
     if output == input_name:  # the model returned its input
         output = builder.node("Identity", [input_name])
     builder.rename(output, output_name)
-    graph = builder.helper.make_graph(
-        builder.nodes, type(model).__name__,
-        [_value_info(builder, input_name, example_input.data, dynamic_batch)],
-        [_value_info(builder, output_name, traced.output.data, dynamic_batch)],
-        builder.initializers)
-    proto = builder.helper.make_model(graph, producer_name="minigrad",
-                                      opset_imports=[builder.helper.make_opsetid("", opset)])
+    proto = _model_proto(builder, type(model).__name__, opset,
+                         _value_info(builder, input_name, example_input.data, dynamic_batch),
+                         _value_info(builder, output_name, traced.output.data, dynamic_batch))
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, os.fspath(path))
     return proto
+
+
+def _model_proto(builder: GraphBuilder, name: str, opset: int, input_info: Any,
+                 output_info: Any) -> Any:
+    """The ONNX model of the builder's nodes and initializers, one input and one output."""
+    graph = builder.helper.make_graph(builder.nodes, name, [input_info], [output_info],
+                                      builder.initializers)
+    return builder.helper.make_model(graph, producer_name="minigrad",
+                                     opset_imports=[builder.helper.make_opsetid("", opset)])
 
 
 def _check_arguments(model: Any, example_input: Any, opset: Any) -> None:

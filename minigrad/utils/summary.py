@@ -130,6 +130,25 @@ def _full_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     return shape if len(shape) in (2, 4) else (1, *shape)
 
 
+def _record_one_forward(model: nn.Module, x: Tensor, recorder: _Recorder) -> None:
+    """One eval-mode, no-grad forward of x with every module's calls recorded by hooks; each
+    module's mode is restored and every hook removed afterwards."""
+    modes = [(m, m.training) for m in model.modules()]
+    handles: list[Any] = []
+    try:
+        for name, module in model.named_modules():
+            handles.append(module.register_forward_pre_hook(recorder.enter(name)))
+            handles.append(module.register_forward_hook(recorder.leave))
+        model.eval()
+        with no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes:
+            module.training = training
+
+
 def summary(model: nn.Module, input_shape: Sequence[int], dtype: Any = None,
             depth: int = 3) -> ModelSummary:
     """Run one forward of zeros through `model` and tabulate its blocks and layers.
@@ -157,21 +176,7 @@ def summary(model: nn.Module, input_shape: Sequence[int], dtype: Any = None,
     shape = _full_shape(input_shape)
     x = Tensor(np.zeros(shape, dtype=_input_dtype(model, dtype)))
     result = ModelSummary(shape, depth=int(depth), input_bytes=x.data.nbytes, model=model)
-    modes = [(m, m.training) for m in model.modules()]
-    handles: list[Any] = []
-    try:
-        recorder = _Recorder(result)
-        for name, module in model.named_modules():
-            handles.append(module.register_forward_pre_hook(recorder.enter(name)))
-            handles.append(module.register_forward_hook(recorder.leave))
-        model.eval()
-        with no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, training in modes:
-            module.training = training
+    _record_one_forward(model, x, _Recorder(result))
     _add_totals(model, result)
     return result
 
