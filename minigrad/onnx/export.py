@@ -29,8 +29,7 @@ def export(model: Module, example_input: Tensor, path: str | os.PathLike, opset:
     Every op the forward pass runs is a recorded `Function` node; each is written as the ONNX
     nodes that compute the same thing (see `minigrad.onnx.converters.CONVERTERS`), parameters
     and buffers become initializers under their `state_dict` names, and the graph has one
-    input and one output. The model's train/eval modes are left as they were. The file
-    passes `onnx.checker` before it is written.
+    input and one output. Modules' modes are left as they were; `onnx.checker` passes first.
 
     Args:
         model: any minigrad module whose forward takes one Tensor and returns one.
