@@ -101,6 +101,10 @@ def test_fast_conv_kernel_equals_the_reference_on_drawn_cases(path, dtype):
     ("depthwise-planes", (1, 2, 31, 29), (4, 1, 5, 5), {"stride": (3, 3), "padding": (2,) * 4}),
     ("depthwise-small", (3, 4, 9, 9), (4, 1, 3, 3), {"stride": (3, 3), "padding": (1,) * 4}),
     ("depthwise-small", (2, 4, 7, 7), (8, 1, 3, 3), {"stride": (2, 2), "padding": (1,) * 4}),
+    # inputs of 8×8 pixels (the matrix forward) and 9×8 (channels-last taps)
+    ("depthwise-small", (2, 3, 8, 8), (3, 1, 5, 5), {"padding": (2,) * 4}),
+    ("depthwise-small", (2, 3, 8, 8), (6, 1, 3, 3), {"stride": (2, 2), "padding": (1,) * 4}),
+    ("depthwise-small", (2, 3, 9, 8), (3, 1, 5, 5), {"padding": (2,) * 4}),
     # dilation, 'same' padding with its odd extra pixel after, channel multiplier
     ("depthwise-planes", (2, 2, 12, 11), (6, 1, 4, 3),
      {"padding": (1, 2, 1, 1), "dilation": (1, 1)}),
