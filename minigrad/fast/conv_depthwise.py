@@ -164,10 +164,10 @@ def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, p
     def run(my_tiles: list[slice]) -> None:
         acc = np.empty((tile, span), dtype=y.dtype)
         product = np.empty_like(acc)
-        own = None if phases is not None else np.zeros((tile, *phase_shape), dtype=y.dtype)
+        own = np.zeros((0 if phases is not None else tile, *phase_shape), dtype=y.dtype)
         for t in my_tiles:
             c = t.stop - t.start
-            if own is None:
+            if phases is not None:
                 tile_phases = phases[t]
                 split_phases(x[:, t], plan, tile_phases)
             else:
