@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minigrad.autograd import Context, Function
+from minigrad.autograd import Context, Function, is_grad_enabled
 from minigrad.fast.threads import for_each_run, runs_in_parallel, split_for_threads
 from minigrad.reference.conv import output_size
 
@@ -113,6 +113,12 @@ def split_phases(x: np.ndarray, plan: PlanePlan, out: np.ndarray) -> None:
     zeros, then one strided copy per phase straight from x.
     """
     out[...] = 0  # one contiguous pass: zeroing the thin borders alone is slower
+    copy_phases(x, plan, out)
+
+
+def copy_phases(x: np.ndarray, plan: PlanePlan, out: np.ndarray) -> None:
+    """split_phases without the zeros: only the positions that hold input pixels are written,
+    the same ones for every x, so a buffer zeroed once stays zero-padded across tiles."""
     x_c = x.transpose(1, 0, 2, 3)  # (N, c, H, W) -> (c, N, H, W), a view
     for plane, (rows, cols), (in_rows, in_cols) in _phase_views(out, plan, x.shape[0]):
         plane[:, :, rows, cols] = x_c[:, :, in_rows, in_cols]
@@ -141,25 +147,34 @@ def _tiles(n_channels: int, channel_bytes: int, total_bytes: int) -> tuple[int, 
 
 
 def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, plan: PlanePlan,
-                      phases: np.ndarray, y: np.ndarray) -> None:
+                      phases: np.ndarray | None, y: np.ndarray) -> None:
     """Fill phases (C, S, N·Hph·Wph + tail) from x (N, C, H, W), then
     y (N, C, OH, OW) = b + Σ_k w_taps[k] · (tap k's slice of the phases), tile by tile; the
-    tiles are shared out over the threads.
+    tiles are shared out over the threads. With phases None (nothing saved for backward) each
+    thread splits its tiles into one buffer of its own, zeroed once, that stays in cache.
     """
     (oh, ow), (hph, wph), n = plan.out_hw, plan.phase_hw, x.shape[0]
     span = n * plan.plane_len
-    tile, tiles = _tiles(x.shape[1], (phases[0].size + 2 * span) * phases.itemsize,
-                         phases.nbytes)
+    phase_shape = (plan.stride[0] * plan.stride[1], span + plan.tail)  # one channel's
+    channel_bytes = phase_shape[0] * phase_shape[1] * y.itemsize
+    tile, tiles = _tiles(x.shape[1], channel_bytes + 2 * span * y.itemsize,
+                         x.shape[1] * channel_bytes)
     y_c = y.transpose(1, 0, 2, 3)  # (N, C, OH, OW) -> (C, N, OH, OW), a view
 
     def run(my_tiles: list[slice]) -> None:
-        acc = np.empty((tile, span), dtype=phases.dtype)
+        acc = np.empty((tile, span), dtype=y.dtype)
         product = np.empty_like(acc)
+        own = np.zeros((0 if phases is not None else tile, *phase_shape), dtype=y.dtype)
         for t in my_tiles:
             c = t.stop - t.start
-            split_phases(x[:, t], plan, phases[t])
+            if phases is not None:
+                tile_phases = phases[t]
+                split_phases(x[:, t], plan, tile_phases)
+            else:
+                tile_phases = own[:c]
+                copy_phases(x[:, t], plan, tile_phases)
             for k, (s, offset) in enumerate(plan.taps):
-                np.multiply(phases[t, s, offset:offset + span], w_taps[k, t, None],
+                np.multiply(tile_phases[:, s, offset:offset + span], w_taps[k, t, None],
                             out=product[:c] if k else acc[:c])
                 if k:
                     acc[:c] += product[:c]
@@ -168,7 +183,7 @@ def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, p
             # (c, N*Hph*Wph) -> (c, N, Hph, Wph), the rows past OH and columns past OW dropped
             y_c[t] = acc[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow]
 
-    for_each_run(run, tiles, phases.nbytes)
+    for_each_run(run, tiles, x.shape[1] * channel_bytes)
 
 
 def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, plan: PlanePlan,
@@ -287,7 +302,9 @@ class DepthwiseConv2d(Function):
     as whole-plane multiply-adds on the flat phase planes of the module docstring, a tile of
     channels at a time. For m > 1 the input channels are repeated m times first, so that
     output channel o meets its own copy; dx then sums the m copies back. Saved: the phase
-    planes of xp, w as (KH·KW, C_out). See docs/derivations.md#depthwise-convolution.
+    planes of xp, w as (KH·KW, C_out); nothing when no grad is recorded (eval), and then each
+    thread splits its tiles into one buffer of its own, zeroed once, instead of zeroing and
+    filling the phase planes of all channels. See docs/derivations.md#depthwise-convolution.
     """
 
     @staticmethod
@@ -297,13 +314,15 @@ class DepthwiseConv2d(Function):
         plan = plan_planes((h, width), (kh, kw), stride, padding, dilation)
         x = repeat_channels(x, c_out)  # channel c -> c·m, ..., c·m + m − 1
         ctx.shapes = (plan, (n, c_in, h, width), w.shape)
-        phases = np.empty((c_out, stride[0] * stride[1], n * plan.plane_len + plan.tail),
-                          dtype=x.dtype)
+        records = is_grad_enabled() and any(ctx.needs_input_grad)
+        phases = (np.empty((c_out, stride[0] * stride[1], n * plan.plane_len + plan.tail),
+                           dtype=x.dtype) if records else None)
         # (C_out, 1, KH, KW) -> (KH*KW, C_out): one row of channel weights per tap
         w_taps = np.ascontiguousarray(w.reshape(c_out, kh * kw).T)
         y = np.empty((n, c_out, *plan.out_hw), dtype=x.dtype)
         depthwise_forward(x, w_taps, b, plan, phases, y)
-        ctx.save_for_backward(phases, w_taps)
+        if records:
+            ctx.save_for_backward(phases, w_taps)
         return y
 
     @staticmethod

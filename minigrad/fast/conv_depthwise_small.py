@@ -27,6 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from minigrad.autograd import Context, Function
 from minigrad.fast.conv_depthwise import repeat_channels, sum_channel_copies
+from minigrad.fast.conv_depthwise_matrix import matrix_forward, uses_matrix
 from minigrad.fast.threads import for_each_chunk, sum_in_batch_order
 from minigrad.reference.conv import output_size
 
@@ -43,7 +44,9 @@ class DepthwiseConv2d(Function):
     """Depthwise convolution (any channel multiplier m = C_out / C_in) on small planes,
     channels last (module docstring). Computes what `minigrad.reference.conv.DepthwiseConv2d`
     computes; for m > 1 the input channels are repeated m times first and dx sums the copies
-    back. Saved: the padded NHWC input (C_out channels) and w as (KH, KW, C_out).
+    back. Inputs of at most 8×8 pixels run the forward as one matrix per channel
+    (`conv_depthwise_matrix`). Saved: the padded NHWC input (C_out channels; for those tiny
+    inputs the NCHW input, padded by backward) and w as (KH, KW, C_out).
     """
 
     @staticmethod
@@ -51,11 +54,16 @@ class DepthwiseConv2d(Function):
         c, _, kh, kw = w.shape
         out_hw = output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
         ctx.in_shape = x.shape
-        xp = pad_channels_last(repeat_channels(x, c), padding)
+        ctx.geometry = (stride, padding, dilation)
         # (C, 1, KH, KW) -> (KH, KW, C): one row of channel weights per tap
         w_uvc = np.ascontiguousarray(w.reshape(c, kh, kw).transpose(1, 2, 0))
+        x = repeat_channels(x, c)
+        ctx.padded_later = uses_matrix(x.shape[2:])
+        if ctx.padded_later:  # backward pads x channels-last itself, if it needs dw
+            ctx.save_for_backward(x, w_uvc)
+            return matrix_forward(x, w, b, stride, padding, dilation)
+        xp = pad_channels_last(x, padding)
         ctx.save_for_backward(xp, w_uvc)
-        ctx.geometry = (stride, padding, dilation)
         return small_forward(xp, w_uvc, b, out_hw, stride, dilation)
 
     @staticmethod
@@ -79,6 +87,8 @@ def small_conv_backward(ctx: Context, g: np.ndarray, in_hw: tuple[int, int]
     """(dx with C_out channels, dw as (KH, KW, C_out)) of the forward; None where not needed."""
     xp, w_uvc = ctx.saved_tensors
     stride, padding, dilation = ctx.geometry
+    if ctx.padded_later and ctx.needs_input_grad[1]:
+        xp = pad_channels_last(xp, padding)  # (N, C, H, W) -> (N, Hp, Wp, C)
     border = gather_padding(w_uvc.shape[:2], stride, padding, dilation)
     dx = dw_uvc = None
     if ctx.needs_input_grad[0] and border is not None:

@@ -101,6 +101,10 @@ def test_fast_conv_kernel_equals_the_reference_on_drawn_cases(path, dtype):
     ("depthwise-planes", (1, 2, 31, 29), (4, 1, 5, 5), {"stride": (3, 3), "padding": (2,) * 4}),
     ("depthwise-small", (3, 4, 9, 9), (4, 1, 3, 3), {"stride": (3, 3), "padding": (1,) * 4}),
     ("depthwise-small", (2, 4, 7, 7), (8, 1, 3, 3), {"stride": (2, 2), "padding": (1,) * 4}),
+    # inputs of 8×8 pixels (the matrix forward) and 9×8 (channels-last taps)
+    ("depthwise-small", (2, 3, 8, 8), (3, 1, 5, 5), {"padding": (2,) * 4}),
+    ("depthwise-small", (2, 3, 8, 8), (6, 1, 3, 3), {"stride": (2, 2), "padding": (1,) * 4}),
+    ("depthwise-small", (2, 3, 9, 8), (3, 1, 5, 5), {"padding": (1,) * 4}),
     # dilation, 'same' padding with its odd extra pixel after, channel multiplier
     ("depthwise-planes", (2, 2, 12, 11), (6, 1, 4, 3),
      {"padding": (1, 2, 1, 1), "dilation": (1, 1)}),
@@ -130,3 +134,44 @@ def test_fast_conv_kernel_on_two_threads_equals_the_reference(monkeypatch, threa
         "pointwise": ((5, 4, 6, 6), (6, 4, 1, 1), {}),
     }[path]
     _check_fast_equals_reference(path, x_shape, w_shape, attrs, "float64", seed=3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("path", ["depthwise-planes", "depthwise-small"])
+def test_fast_depthwise_forward_without_grad_equals_the_recorded_one(path, dtype):
+    # without grad the phase planes go to a per-thread buffer zeroed once, not saved
+    @given(case=conv_kernel_cases(path), seed=seeds, bias=st.booleans())
+    def check(case, seed, bias):
+        x_shape, w_shape, attrs = case
+        rng = np.random.default_rng(seed)
+        x, w = (minigrad.tensor(rng.standard_normal(s), dtype=dtype) for s in (x_shape, w_shape))
+        b = minigrad.tensor(rng.standard_normal(w_shape[0]), dtype=dtype) if bias else None
+        expected_kernel, fast_kernel = PAIRS[path]
+        w.requires_grad = True
+        recorded = fast_kernel.apply(x, w, b, **attrs)
+        with minigrad.no_grad():
+            unrecorded = fast_kernel.apply(x, w, b, **attrs)
+            expected = expected_kernel.apply(x, w, b, **attrs)
+        assert unrecorded.grad_fn is None and unrecorded.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(unrecorded.numpy(), recorded.detach().numpy())
+        scale = max(1.0, float(np.abs(expected.numpy()).max(initial=0.0)))
+        np.testing.assert_allclose(unrecorded.numpy(), expected.numpy(), rtol=TOLERANCE[dtype],
+                                   atol=TOLERANCE[dtype] * scale)
+
+    check()
+
+
+@pytest.mark.parametrize("threads", [2], indirect=True)
+def test_fast_depthwise_forward_without_grad_on_two_threads(monkeypatch, threads):
+    # many tiles per thread: each thread's buffer, zeroed once, must stay zero-padded
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(conv_depthwise, "TILE_BYTES", 20000)
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((3, 9, 17, 15)), rng.standard_normal((9, 1, 3, 3))
+    attrs = {"stride": (2, 2), "padding": (1,) * 4}
+    with minigrad.no_grad():
+        y = conv_depthwise.DepthwiseConv2d.apply(minigrad.tensor(x), minigrad.tensor(w), None,
+                                                 **attrs).numpy()
+        expected = reference.DepthwiseConv2d.apply(minigrad.tensor(x), minigrad.tensor(w), None,
+                                                   **attrs).numpy()
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)

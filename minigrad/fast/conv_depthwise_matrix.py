@@ -1,0 +1,74 @@
+"""Depthwise forward on tiny input planes (at most 8×8 pixels) as one small matrix per channel.
+
+On a tiny plane a depthwise convolution of channel c is a linear map from its H·W input pixels
+to its OH·OW outputs: y[n, c] = x[n, c] · M[c], with
+
+    M[c, y·W + x, i·OW + j] = w[c, u, v]   where (y, x) = (i·s + u·d − pt, j·s + v·d − pl)
+
+and 0 where no tap links the two pixels (padding needs no zeros: a tap that reads padding
+has no row in M). The C products (N, H·W)·(H·W, OH·OW) are one stacked `matmul` on x as it
+lies (NCHW), so the NCHW↔NHWC copies and the padding of the channels-last kernel go away.
+M does more multiply-adds than the taps (H·W per output instead of KH·KW), but as BLAS
+products on planes this small it is the faster way (benchmarks/README.md, "Depthwise eval").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from minigrad.fast.threads import for_each_part
+from minigrad.reference.conv import output_size
+
+# inputs of at most this many pixels per plane take the matrix forward; at 16×16 the
+# channels-last taps are faster (benchmarks/README.md, "Depthwise eval")
+MAX_MATRIX_PLANE = 64
+
+
+def uses_matrix(in_hw: tuple[int, int]) -> bool:
+    return in_hw[0] * in_hw[1] <= MAX_MATRIX_PLANE
+
+
+@lru_cache(maxsize=64)
+def tap_of_pixel_pair(in_hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+                      padding: tuple[int, int, int, int], dilation: tuple[int, int]
+                      ) -> np.ndarray:
+    """(H·W, OH·OW) array: the tap k = u·KW + v that links input pixel p to output pixel q,
+    or KH·KW where none does (read-only; cached per geometry)."""
+    (h, w), (kh, kw) = in_hw, kernel
+    oh, ow = output_size(in_hw, kernel, stride, padding, dilation)
+    taps = np.full((h * w, oh * ow), kh * kw, dtype=np.intp)
+    i, j = np.meshgrid(np.arange(oh), np.arange(ow), indexing="ij")
+    for u, v in np.ndindex(kh, kw):
+        row = i * stride[0] + u * dilation[0] - padding[0]
+        col = j * stride[1] + v * dilation[1] - padding[2]
+        inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+        taps[(row * w + col)[inside], (i * ow + j)[inside]] = u * kw + v
+    taps.flags.writeable = False
+    return taps
+
+
+def matrix_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple[int, int],
+                   padding: tuple[int, int, int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """y (N, C, OH, OW) from x (N, C, H, W) and w (C, 1, KH, KW), C = w's channels (x's
+    channels already repeated for a channel multiplier > 1); channel runs over the threads."""
+    n, c, h, width = x.shape
+    kh, kw = w.shape[2:]
+    out_hw = output_size((h, width), (kh, kw), stride, padding, dilation)
+    taps = tap_of_pixel_pair((h, width), (kh, kw), stride, padding, dilation)
+    # (C, 1, KH, KW) -> (C, KH*KW + 1): the last column is the 0 of "no tap"
+    w_ext = np.zeros((c, kh * kw + 1), dtype=x.dtype)
+    w_ext[:, :-1] = w.reshape(c, kh * kw)
+    y = np.empty((n, c, out_hw[0] * out_hw[1]), dtype=x.dtype)
+    x_c = x.reshape(n, c, h * width).transpose(1, 0, 2)  # (N, C, H*W) -> (C, N, H*W), a view
+    y_c = y.transpose(1, 0, 2)  # (N, C, OH*OW) -> (C, N, OH*OW), a view
+
+    def part(chans: slice) -> None:
+        m = w_ext[chans][:, taps]  # (c, H*W, OH*OW)
+        y_c[chans] = np.matmul(x_c[chans], m)
+        if b is not None:
+            y_c[chans] += b[chans, None, None]
+
+    for_each_part(part, c, x.nbytes + y.nbytes)
+    return y.reshape(n, c, *out_hw)
