@@ -129,7 +129,8 @@ def medians(runs: list[tuple[dict[str, float], float]]) -> tuple[dict[str, float
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="mobilenet_v2", choices=["mobilenet_v2", "mobilenet_v3_small"])
+    p.add_argument("--model", default="mobilenet_v2",
+                   choices=["mobilenet_v2", "mobilenet_v3_small"])
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeat", type=int, default=5)

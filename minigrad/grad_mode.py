@@ -10,7 +10,6 @@ from typing import Any, TypeVar, overload
 
 from minigrad.autograd import _state, is_grad_enabled
 
-
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 

@@ -36,7 +36,8 @@ def test_use_kernels_restores_on_an_exception():
 
 
 def test_unknown_kernels_name_raises_listing_the_names():
-    with pytest.raises(ValueError, match=r"use_kernels: unknown kernels 'slow'.*'reference'.*'fast'"):
+    with pytest.raises(ValueError,
+                       match=r"use_kernels: unknown kernels 'slow'.*'reference'.*'fast'"):
         minigrad.use_kernels("slow")
     assert minigrad.get_kernels() == "fast"
 

@@ -15,9 +15,9 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import models
 from minigrad.autograd import Context
+from minigrad.fast.threads import CHUNK_BYTES, get_num_threads, set_num_threads
 from minigrad.ops import activation, norm
 from minigrad.optim import SGD
-from minigrad.fast.threads import CHUNK_BYTES, get_num_threads, set_num_threads
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 import minigrad
-import minigrad.nn.functional as F
 import minigrad.fast.threads
+import minigrad.nn.functional as F
 from minigrad import models
-from minigrad.optim import SGD
 from minigrad.fast.threads import (
     MIN_PARALLEL_BYTES,
     default_num_threads,
@@ -29,6 +28,7 @@ from minigrad.fast.threads import (
     set_num_threads,
     split_for_threads,
 )
+from minigrad.optim import SGD
 
 WORTH_THREADS = 1 << 30  # bytes of work: enough that for_each_run always uses the pool
 
@@ -134,7 +134,7 @@ def test_set_num_threads_while_another_thread_runs_kernels(threads):
                 seen: list[int] = []
                 lock = threading.Lock()
 
-                def record(run: list[int]) -> None:
+                def record(run: list[int], lock=lock, seen=seen) -> None:
                     with lock:
                         seen.extend(run)
 
@@ -202,7 +202,8 @@ def test_old_pools_are_retired_once_unused():
             set_num_threads(n)
             # every run waits for the others, so the pool must start all n − 1 workers
             all_running = threading.Barrier(n, timeout=5)
-            for_each_run(lambda run: all_running.wait(), list(range(n)), WORTH_THREADS)
+            for_each_run(lambda run, barrier=all_running: barrier.wait(), list(range(n)),
+                         WORTH_THREADS)
             assert len(_minigrad_workers() - earlier) >= n - 1
         set_num_threads(2)
         for_each_run(lambda run: None, [0, 1], WORTH_THREADS)

@@ -26,10 +26,9 @@ from minigrad.ops import norm as _norm
 from minigrad.ops.activation import log_softmax, sigmoid, softmax, tanh
 from minigrad.ops.conv import apply_conv2d, output_size
 from minigrad.ops.dropout import dropout
-from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
-from minigrad.ops.loss import binary_cross_entropy_with_logits
-from minigrad.ops.interpolate import interpolate
 from minigrad.ops.encoding import one_hot
+from minigrad.ops.interpolate import interpolate
+from minigrad.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from minigrad.ops.matmul import linear
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigrad.ops.shape import pad

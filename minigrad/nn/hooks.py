@@ -10,8 +10,9 @@ into one give it both:
     one flat array ──Unpack──> y1'..ym'
 
 The outputs go through a pack node too, whose backward receives all output gradients at once
-(there the backward pre-hooks may replace them) and keeps them. Every output depends on the packed inputs, so the engine runs the input pack's
-backward after that, once, with the summed gradient of each input: there the hooks see
+(there the backward pre-hooks may replace them) and keeps them. Every output depends on the
+packed inputs, so the engine runs the input pack's backward after that, once, with the summed
+gradient of each input: there the hooks see
 (grad_input, grad_output) and may replace grad_input before it flows on. When no input needs
 a gradient (a first layer), the hooks run at the output pack with grad_input = (None, ...),
 as torch.

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import no_grad
+from minigrad.device import _to_arguments
 from minigrad.nn import hooks
 from minigrad.nn.parameter import Parameter
-from minigrad.device import _to_arguments
 from minigrad.tensor import Tensor
 
 

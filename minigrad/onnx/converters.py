@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.onnx.graph import GraphBuilder
 from minigrad.fast import activation as fast_activation
 from minigrad.fast import conv_depthwise, conv_depthwise_small, conv_general, conv_pointwise
 from minigrad.fast import norm as fast_norm
+from minigrad.onnx.graph import GraphBuilder
 from minigrad.ops import activation, elementwise, matmul, pool, reduce, shape
 from minigrad.reference import activation as reference_activation
 from minigrad.reference import conv as reference_conv

@@ -18,10 +18,10 @@ from collections.abc import Callable
 import numpy as np
 
 from minigrad import nn
+from minigrad.fast.threads import for_each_chunk
 from minigrad.nn import functional as F
 from minigrad.nn.fusion import fuse_conv_bn_eval
 from minigrad.tensor import Tensor
-from minigrad.fast.threads import for_each_chunk
 
 
 def _relu_(y: np.ndarray) -> None:

@@ -285,11 +285,13 @@ def test_failed_load_state_dict_leaves_optimizer_unchanged() -> None:
     broken = opt.state_dict()
     broken["param_groups"][0]["lr"] = 0.5
     broken["state"][1]["exp_avg"] = np.zeros((9,))
-    with pytest.raises(ValueError, match=r"Adam.load_state_dict: state\[1\]\['exp_avg'\] has shape \(9,\)"):
+    with pytest.raises(ValueError,
+                       match=r"Adam.load_state_dict: state\[1\]\['exp_avg'\] has shape \(9,\)"):
         opt.load_state_dict(broken)
     broken = opt.state_dict()
     broken["param_groups"][0]["eps"] = -1.0
-    with pytest.raises(ValueError, match=r"Adam.load_state_dict: param_groups\[0\]: invalid eps -1.0"):
+    with pytest.raises(ValueError,
+                       match=r"Adam.load_state_dict: param_groups\[0\]: invalid eps -1.0"):
         opt.load_state_dict(broken)
     _assert_unchanged(opt, params, snapshot)
 

@@ -65,9 +65,11 @@ _DELETE = object()
 LOAD_CASES = [
     # (optimizer, options, change, error, message)
     ("SGD", dict(momentum=0.9), _set(("state", 1, "momentum_buffer"), [0.5]),
-     TypeError, r"SGD.load_state_dict: state\[1\]\['momentum_buffer'\] must be an array, got \[0.5\]"),
+     TypeError,
+     r"SGD.load_state_dict: state\[1\]\['momentum_buffer'\] must be an array, got \[0.5\]"),
     ("SGD", dict(momentum=0.9), _set(("state", 0, "momentum_buffer"), np.zeros((), np.float32)),
-     ValueError, r"state\[0\]\['momentum_buffer'\] has shape \(\), its parameter has shape \(2, 2\)"),
+     ValueError,
+     r"state\[0\]\['momentum_buffer'\] has shape \(\), its parameter has shape \(2, 2\)"),
     ("SGD", dict(momentum=0.9), _set(("state", 3, "momentum_buffer"), np.zeros((2, 2, 2))),
      ValueError, r"state\[3\]\['momentum_buffer'\] has shape \(2, 2, 2\)"),
     ("SGD", dict(momentum=0.9), _set(("state", 2, "momentum_buffer"), np.zeros(3, np.int64)),

@@ -298,7 +298,8 @@ FILES = [
 
 
 def _opt_state(world, change) -> dict:
-    """The world optimizer's state dict (a momentum buffer for each of its six parameters), changed."""
+    """The world optimizer's state dict (a momentum buffer for each of its six parameters),
+    changed."""
     sd = world.opt.state_dict()
     change(sd)
     return sd
