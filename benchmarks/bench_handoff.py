@@ -5,7 +5,7 @@ an add and a clip) on an (N, C, H, W) float32 array, run as a "region" of work s
 halves over the batch, like minigrad's kernels on two threads. Each row reports the time per
 region on one thread, and how much faster three ways of sharing it out are:
 
-- `pool`: minigrad's thread pool (`minigrad.fast.threads.for_each_run` on 2 threads);
+- `pool`: minigrad's thread pool (`minigrad.fast.threads.share_out` on 2 threads);
 - `pipe process`: a forked worker process that takes its half from shared memory, woken
   through a pipe for every region, as a process pool would;
 - `spinning process`: the same worker, spin-waiting on a flag in shared memory instead
@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from minigrad.fast.threads import for_each_run, set_num_threads  # noqa: E402
+from minigrad.fast.threads import set_num_threads, share_out  # noqa: E402
 
 DEFAULT_SHAPES = ["16,24,16,16", "16,144,8,8", "16,48,16,16", "16,96,16,16", "16,32,32,32",
                   "16,96,32,32", "128,96,16,16"]
@@ -75,12 +75,12 @@ def one_thread(kernel: Kernel, regions: int) -> None:
 def minigrad_pool(kernel: Kernel, regions: int) -> None:
     halves = list(kernel.halves())
 
-    def run(part: list[slice]) -> None:
-        for rows in part:
+    def run(queue) -> None:
+        for rows in queue:
             kernel.run(rows)
 
     for _ in range(regions):
-        for_each_run(run, halves, 1 << 30)  # always shared out
+        share_out(run, halves, 1 << 30)  # always shared out
 
 
 def pipe_process(kernel: Kernel, regions: int) -> None:

@@ -1,7 +1,8 @@
-"""minigrad's thread pool: every run of work done exactly once, the calling thread taking one
-of them, errors raised only after every run has finished, `runs_in_parallel` telling which
-work is shared out, `split_for_threads` giving every thread the same share, the default
-count, and changing the count while another thread runs kernels."""
+"""minigrad's thread pool: every item of work done exactly once, every thread called once on
+the shared queue, a late thread taking fewer items, errors raised only after every thread has
+finished, `runs_in_parallel` telling which work is shared out, `split_for_threads` giving
+every thread the same share, the default count, and changing the count while another thread
+runs kernels."""
 
 from __future__ import annotations
 
@@ -22,66 +23,99 @@ from minigrad import models
 from minigrad.fast.threads import (
     MIN_PARALLEL_BYTES,
     default_num_threads,
-    for_each_run,
     get_num_threads,
     runs_in_parallel,
     set_num_threads,
+    share_out,
     split_for_threads,
 )
 from minigrad.optim import SGD
 
-WORTH_THREADS = 1 << 30  # bytes of work: enough that for_each_run always uses the pool
+WORTH_THREADS = 1 << 30  # bytes of work: enough that share_out always uses the pool
 
 
 @pytest.mark.parametrize("threads", [2, 3], indirect=True)
-def test_for_each_run_does_every_run_once_one_on_the_calling_thread(threads):
-    done: list[tuple[list[int], str]] = []
+def test_share_out_does_every_item_once_calling_fn_once_per_thread(threads):
+    done: list[tuple[int, str]] = []
+    calls: list[str] = []
     lock = threading.Lock()
 
-    def record(run: list[int]) -> None:
+    def record(queue) -> None:
+        name = threading.current_thread().name
         with lock:
-            done.append((run, threading.current_thread().name))
+            calls.append(name)
+        for item in queue:
+            with lock:
+                done.append((item, name))
 
-    for_each_run(record, list(range(7)), WORTH_THREADS)
-    assert sorted(i for run, _ in done for i in run) == list(range(7))
-    assert len(done) == threads
-    assert [name for _, name in done].count(threading.current_thread().name) == 1
+    share_out(record, list(range(7)), WORTH_THREADS)
+    assert sorted(item for item, _ in done) == list(range(7))
+    # once per thread, once of them on the calling thread (a worker that found the queue empty
+    # may take another call too)
+    assert len(calls) == threads
+    assert calls.count(threading.current_thread().name) == 1
+
+
+@pytest.mark.parametrize("threads", [2], indirect=True)
+def test_share_out_gives_a_late_thread_fewer_items(threads):
+    caller = threading.current_thread()
+    taken = {"caller": 0, "worker": 0}
+    worker_started = threading.Event()
+
+    def work(queue) -> None:
+        on_caller = threading.current_thread() is caller
+        if not on_caller:
+            worker_started.set()
+            time.sleep(0.2)  # a worker that wakes up late
+        for _ in queue:
+            taken["caller" if on_caller else "worker"] += 1
+            if on_caller:
+                worker_started.wait(5)
+                time.sleep(0.01)
+
+    share_out(work, list(range(10)), WORTH_THREADS)
+    assert taken["caller"] + taken["worker"] == 10
+    assert taken["caller"] > taken["worker"]
 
 
 @pytest.mark.parametrize("threads", [2], indirect=True)
 @pytest.mark.parametrize("failing", ["calling thread", "worker"])
-def test_for_each_run_raises_after_every_run_has_finished(threads, failing):
+def test_share_out_raises_after_every_thread_has_finished(threads, failing):
     finished: list[int] = []
     caller = threading.current_thread()
+    both_started = threading.Barrier(2, timeout=5)
 
-    def work(run: list[int]) -> None:
+    def work(queue) -> None:
         on_caller = threading.current_thread() is caller
+        both_started.wait()  # each thread has taken its call before either fails
+        item = next(queue)
         if on_caller == (failing == "calling thread"):
             raise RuntimeError(f"failed on the {failing}")
         if not on_caller:
             time.sleep(0.05)  # a worker still busy when the calling thread has failed
-        finished.extend(run)
+        finished.append(item)
 
     with pytest.raises(RuntimeError, match=f"failed on the {failing}"):
-        for_each_run(work, [0, 1], WORTH_THREADS)
-    # the other run completed before the error reached us
+        share_out(work, [0, 1], WORTH_THREADS)
+    # the other thread's item completed before the error reached us
     assert len(finished) == 1
 
 
 @pytest.mark.parametrize("threads", [1, 2], indirect=True)
 @pytest.mark.parametrize("n_items", [1, 2, 5])
 @pytest.mark.parametrize("total_bytes", [MIN_PARALLEL_BYTES - 1, MIN_PARALLEL_BYTES])
-def test_runs_in_parallel_says_whether_for_each_run_uses_the_pool(threads, n_items, total_bytes):
+def test_runs_in_parallel_says_whether_share_out_uses_the_pool(threads, n_items, total_bytes):
     callers: set[str] = set()
     lock = threading.Lock()
 
-    def record(run: list[int]) -> None:
+    def record(queue) -> None:
         with lock:
             callers.add(threading.current_thread().name)
+        list(queue)
 
     expected = threads > 1 and n_items > 1 and total_bytes >= MIN_PARALLEL_BYTES
     assert runs_in_parallel(n_items, total_bytes) is expected
-    for_each_run(record, list(range(n_items)), total_bytes)
+    share_out(record, list(range(n_items)), total_bytes)
     assert (len(callers) > 1) is expected
 
 
@@ -134,11 +168,12 @@ def test_set_num_threads_while_another_thread_runs_kernels(threads):
                 seen: list[int] = []
                 lock = threading.Lock()
 
-                def record(run: list[int], lock=lock, seen=seen) -> None:
-                    with lock:
-                        seen.extend(run)
+                def record(queue, lock=lock, seen=seen) -> None:
+                    for item in queue:
+                        with lock:
+                            seen.append(item)
 
-                for_each_run(record, list(range(6)), WORTH_THREADS)
+                share_out(record, list(range(6)), WORTH_THREADS)
                 assert sorted(seen) == list(range(6))
                 kernels[0] += 1
         except BaseException as error:  # noqa: BLE001 - reported by the main thread
@@ -202,11 +237,11 @@ def test_old_pools_are_retired_once_unused():
             set_num_threads(n)
             # every run waits for the others, so the pool must start all n − 1 workers
             all_running = threading.Barrier(n, timeout=5)
-            for_each_run(lambda run, barrier=all_running: barrier.wait(), list(range(n)),
-                         WORTH_THREADS)
+            share_out(lambda queue, barrier=all_running: barrier.wait(), list(range(n)),
+                      WORTH_THREADS)
             assert len(_minigrad_workers() - earlier) >= n - 1
         set_num_threads(2)
-        for_each_run(lambda run: None, [0, 1], WORTH_THREADS)
+        share_out(lambda queue: None, [0, 1], WORTH_THREADS)
         gc.collect()
         deadline = time.monotonic() + 5
         while len(_minigrad_workers() - earlier) > 1 and time.monotonic() < deadline:

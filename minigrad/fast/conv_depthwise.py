@@ -14,21 +14,22 @@ What it does differently from `minigrad.reference.conv.DepthwiseConv2d`, and why
   at offset (⌊u·d/s⌋, ⌊v·d/s⌋).
 - Cache tiles and threads: channels are processed a tile at a time (about TILE_BYTES of
   buffers), so a tile's input, accumulator and product stay in cache across all KH·KW taps.
-  The tiles are independent, so with `minigrad.set_num_threads(n)` each thread takes a run of
-  them, tiles of equal size, as many as give every thread the same number of channels.
+  The tiles are independent, so with `minigrad.set_num_threads(n)` each thread takes the
+  next tile whenever it is free; tiles of equal size, as many as give every thread the same
+  number of channels.
 
 Measurements behind these choices: benchmarks/README.md, "Fast conv kernels".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from minigrad.autograd import Context, Function, is_grad_enabled
-from minigrad.fast.threads import for_each_run, runs_in_parallel, split_for_threads
+from minigrad.fast.threads import share_out, split_for_threads
 from minigrad.reference.conv import output_size
 
 # more than a core's L2, so a tile's taps run from L3, but fewer calls per byte than smaller
@@ -161,7 +162,7 @@ def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, p
                          x.shape[1] * channel_bytes)
     y_c = y.transpose(1, 0, 2, 3)  # (N, C, OH, OW) -> (C, N, OH, OW), a view
 
-    def run(my_tiles: list[slice]) -> None:
+    def run(my_tiles: Iterator[slice]) -> None:
         acc = np.empty((tile, span), dtype=y.dtype)
         product = np.empty_like(acc)
         own = np.zeros((0 if phases is not None else tile, *phase_shape), dtype=y.dtype)
@@ -183,7 +184,7 @@ def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, p
             # (c, N*Hph*Wph) -> (c, N, Hph, Wph), the rows past OH and columns past OW dropped
             y_c[t] = acc[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow]
 
-    for_each_run(run, tiles, x.shape[1] * channel_bytes)
+    share_out(run, tiles, x.shape[1] * channel_bytes)
 
 
 def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, plan: PlanePlan,
@@ -193,12 +194,10 @@ def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, pl
     span = g.shape[0] * plan.plane_len
     tile, tiles = _tiles(g.shape[1], 2 * (phases[0].size + span) * phases.itemsize,
                          phases.nbytes)
-    threaded = runs_in_parallel(len(tiles), phases.nbytes)
     step = _BackwardTiles(g.transpose(1, 0, 2, 3),  # (N, C, OH, OW) -> (C, N, OH, OW), a view
-                          phases, w_taps, plan, dw_taps, dx,
-                          _channel_dots_releasing_gil if threaded else _channel_dots)
+                          phases, w_taps, plan, dw_taps, dx)
 
-    def run(my_tiles: list[slice]) -> None:
+    def run(my_tiles: Iterator[slice]) -> None:
         # the dropped outputs get gradient 0, so they add nothing to dw or dx
         g_wide = np.zeros((tile, span), dtype=g.dtype)
         scratch = (g_wide, np.empty_like(g_wide),
@@ -206,7 +205,7 @@ def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, pl
         for t in my_tiles:
             step.tile(t, *scratch)
 
-    for_each_run(run, tiles, phases.nbytes)
+    share_out(run, tiles, phases.nbytes)
 
 
 @dataclass
@@ -219,7 +218,6 @@ class _BackwardTiles:
     plan: PlanePlan
     dw_taps: np.ndarray | None
     dx: np.ndarray | None
-    channel_dots: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
     def __post_init__(self) -> None:
         self.writers = _phase_writers(self.plan)
@@ -240,7 +238,7 @@ class _BackwardTiles:
         for k in self.order:
             s, offset = self.plan.taps[k]
             if self.dw_taps is not None:
-                self.channel_dots(self.phases[t, s, offset:offset + span], g_wide[:c],
+                _channel_dots(self.phases[t, s, offset:offset + span], g_wide[:c],
                                   self.dw_taps[k, t])
             if self.dx is None:
                 continue
@@ -256,16 +254,13 @@ class _BackwardTiles:
 def _channel_dots(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """out[c] = Σ_l a[c, l]·b[c, l]: one BLAS dot product per channel, (c, 1, L) · (c, L, 1).
 
-    The fastest on one thread, but NumPy keeps the GIL through a matmul whose stack holds 500
-    products or fewer, so the other threads stall meanwhile.
+    Each channel's dot is the same whatever tile it is in, so dw rounds the same on any number
+    of threads (an `einsum` would release the GIL, but rounds a row differently depending on
+    how many rows it is given). NumPy keeps the GIL through a matmul whose stack holds 500
+    products or fewer: another thread waits meanwhile, if it needs the GIL, for the length of
+    these dots, a small part of the backward.
     """
     out[...] = np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
-
-
-def _channel_dots_releasing_gil(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """As _channel_dots, with einsum, which releases the GIL: slower on one thread, but the
-    other threads run on meanwhile."""
-    np.einsum("cl,cl->c", a, b, out=out)
 
 
 def _phase_writers(plan: PlanePlan) -> dict[int, int]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
@@ -41,6 +41,10 @@ _set_lock = threading.Lock()
 CHUNK_BYTES = 1024 * 1024
 # below this much work a thread hand-off costs more than it saves
 MIN_PARALLEL_BYTES = 1 << 20
+# work split by the batch (`batch_parts`) is cut into this many slices per thread: fewer
+# leave one thread idle at the end while another finishes a slice it started late (on two
+# threads the idle end was a fifth of the pointwise products' time with one slice per thread)
+PARTS_PER_THREAD = 4
 
 
 def set_num_threads(n: int) -> None:
@@ -79,7 +83,7 @@ def default_num_threads() -> int:
 def _install(n: int) -> None:
     # the old pool is not shut down: a kernel on another thread may be about to submit to
     # it. Dropping this reference retires it once no kernel holds it (its workers exit when
-    # it is garbage collected). n − 1 workers: the calling thread is the n-th (`for_each_run`)
+    # it is garbage collected). n − 1 workers: the calling thread is the n-th (`share_out`)
     pool = ThreadPoolExecutor(n - 1, thread_name_prefix="minigrad") if n > 1 else None
     _state["current"] = (n, pool)
     _limit_blas_to_one_thread()
@@ -108,29 +112,27 @@ def for_each_chunk(fn: Callable[[slice], None], batch: int, sample_bytes: int) -
     """Call `fn(rows)` on slices of range(batch) of about CHUNK_BYTES each, over the threads.
 
     A chain of elementwise steps run chunk by chunk keeps its operands in L2 between steps.
-    `fn` must write disjoint results for disjoint slices; each thread takes a contiguous run
-    of chunks.
+    `fn` must write disjoint results for disjoint slices; a thread takes the next chunk
+    whenever it is free (`share_out`). The chunks do not depend on the number of threads.
     """
     rows = max(1, CHUNK_BYTES // max(1, sample_bytes))
     chunks = [slice(a, min(a + rows, batch)) for a in range(0, batch, rows)]
-
-    def run_all(run: list[slice]) -> None:
-        for rows_slice in run:
-            fn(rows_slice)
-
-    for_each_run(run_all, chunks, batch * sample_bytes)
+    share_out(_call_on_each(fn), chunks, batch * sample_bytes)
 
 
 def for_each_part(fn: Callable[[slice], None], batch: int, total_bytes: int) -> None:
-    """Call `fn(rows)` once per thread, on contiguous slices that split range(batch) evenly
-    (once, on the whole batch, without threads or when the work is small)."""
-    starts = list(range(batch))
+    """Call `fn(rows)` on the slices of `batch_parts(batch, total_bytes)` (once, on the whole
+    batch, without threads or when the work is small); a thread that is free takes the next
+    slice (`share_out`). `fn`'s result for a row must not depend on the slice it is in."""
+    share_out(_call_on_each(fn), batch_parts(batch, total_bytes), total_bytes)
 
-    def run_part(part: list[int]) -> None:
-        if part:
-            fn(slice(part[0], part[-1] + 1))
 
-    for_each_run(run_part, starts, total_bytes)
+def batch_parts(batch: int, total_bytes: int) -> list[slice]:
+    """range(batch) as PARTS_PER_THREAD contiguous slices per thread when this much work is
+    shared out over the threads (a thread that finishes first takes over the others' last
+    slices, so none waits long for a late or slow one), else as one slice."""
+    parallel = runs_in_parallel(batch, total_bytes)
+    return split_batch(batch, get_num_threads() * PARTS_PER_THREAD if parallel else 1)
 
 
 def split_batch(batch: int, parts: int) -> list[slice]:
@@ -142,7 +144,7 @@ def split_batch(batch: int, parts: int) -> list[slice]:
 
 def split_for_threads(n_items: int, max_per_part: int, total_bytes: int) -> list[slice]:
     """range(n_items) as the fewest contiguous parts of at most `max_per_part` items, of
-    nearly equal length; when `for_each_run` would share them out over the threads, as many
+    nearly equal length; when `share_out` would share them out over the threads, as many
     more as make their number a multiple of the thread count, so that every thread gets the
     same share (72 channels in tiles of at most 67 are 36 + 36 on two threads, not 67 + 5)."""
     parts = -(-n_items // max(1, max_per_part))
@@ -153,19 +155,24 @@ def split_for_threads(n_items: int, max_per_part: int, total_bytes: int) -> list
 
 
 def run_tasks(tasks: list[Callable[[], None]], total_bytes: int) -> None:
-    """Run independent tasks over the threads, a contiguous run of them per thread (all on
-    the calling thread, in order, without threads or when the work is small). Tasks must
-    write disjoint results."""
+    """Run independent tasks over the threads, each thread taking the next task when it is
+    free (all on the calling thread, in order, without threads or when the work is small).
+    Tasks must write disjoint results."""
+    share_out(_call_on_each(lambda task: task()), tasks, total_bytes)
 
-    def run_all(run: list[Callable[[], None]]) -> None:
-        for task in run:
-            task()
 
-    for_each_run(run_all, tasks, total_bytes)
+def _call_on_each(fn: Callable[[T], None]) -> Callable[[Iterator[T]], None]:
+    """A `share_out` worker that calls `fn(item)` on each item it takes."""
+
+    def take_and_call(queue: Iterator[T]) -> None:
+        for item in queue:
+            fn(item)
+
+    return take_and_call
 
 
 def runs_in_parallel(n_items: int, total_bytes: int) -> bool:
-    """Whether `for_each_run` shares out this many items and this much work over threads."""
+    """Whether `share_out` shares out this many items and this much work over threads."""
     return _shares(_current()[1], n_items, total_bytes)
 
 
@@ -173,23 +180,25 @@ def _shares(pool: ThreadPoolExecutor | None, n_items: int, total_bytes: int) -> 
     return pool is not None and n_items >= 2 and total_bytes >= MIN_PARALLEL_BYTES
 
 
-def for_each_run(fn: Callable[[list[T]], None], items: list[T], total_bytes: int) -> None:
-    """Split `items` into one contiguous run per thread and call `fn(run)` on each run.
+def share_out(fn: Callable[[Iterator[T]], None], items: list[T], total_bytes: int) -> None:
+    """Call `fn(queue)` once on every thread, all of them on one shared iterator over `items`:
+    `fn` takes items from the queue until it is empty, so a thread that starts late or runs
+    slower simply takes fewer, and no thread waits while work is left.
 
     Runs in parallel when threads are set and the work (`total_bytes`) is worth the hand-off;
-    otherwise calls `fn(items)` once on the calling thread. `fn` must write disjoint results
-    for disjoint runs; it can allocate its scratch buffers once per run.
+    otherwise calls `fn` once on the calling thread, which then takes every item in order.
+    `fn` must write disjoint results for disjoint items, and must not depend on which thread
+    takes which item; it can allocate its scratch buffers once per call.
     """
     threads, pool = _current()
+    queue = iter(items)  # next() on a list iterator is one step under the GIL: thread-safe
     if pool is None or not _shares(pool, len(items), total_bytes):
-        fn(items)
+        fn(queue)
         return
-    runs = [items[rows] for rows in split_batch(len(items), threads)]
-    # the calling thread takes the first run itself: one hand-off fewer, and it would only
-    # wait otherwise
-    futures = [pool.submit(fn, run) for run in runs[1:]]
+    futures = [pool.submit(fn, queue) for _ in range(threads - 1)]
     try:
-        fn(runs[0])
+        # the calling thread starts at once: a worker joins in when it wakes up
+        fn(queue)
     finally:
         wait(futures)  # even on an error: no worker may still be writing when we return
     for future in futures:
