@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import minigrad
+import minigrad.fast.threads
 import minigrad.nn.functional as F
 from minigrad import models
 from minigrad.autograd import Context
@@ -147,6 +148,29 @@ def test_thread_pool_gives_bitwise_the_same_results(rng, two_threads):
         results.append((out.data, xt.grad.data, weight.grad.data))
     for single, pooled in zip(*results):
         np.testing.assert_array_equal(single, pooled)
+
+
+@pytest.mark.parametrize("model_name", ["mobilenet_v2", "mobilenet_v3_small"])
+def test_training_is_bitwise_the_same_on_any_number_of_threads(rng, model_name, monkeypatch):
+    # every kernel shares out its work however small it is, so that this tiny model takes
+    # every threaded path: phase-plane, matrix and small-plane depthwise, pointwise, BatchNorm
+    monkeypatch.setattr(minigrad.fast.threads, "MIN_PARALLEL_BYTES", 0)
+    previous = get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3, 4):
+            set_num_threads(threads)
+            model, optimizer, x, y = _small_training(np.random.default_rng(0), model_name)
+            losses = [_step(model, optimizer, x, y).item() for _ in range(2)]
+            results.append((losses, [p.grad.data for p in model.parameters()],
+                            [p.data for p in model.parameters()]))
+    finally:
+        set_num_threads(previous)
+    one_thread, *more = results
+    for threads, (losses, grads, params) in zip((2, 3, 4), more):
+        assert losses == one_thread[0], f"{threads} threads"
+        for single, pooled in zip(one_thread[1] + one_thread[2], grads + params):
+            np.testing.assert_array_equal(single, pooled, err_msg=f"{threads} threads")
 
 
 @pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),

@@ -1,12 +1,12 @@
 """Fast pointwise (1×1, stride 1, no padding, one group) convolution on the thread pool.
 
 What it does differently from `minigrad.reference.conv.PointwiseConv2d`, and why: the
-forward's N per-sample products are shared out over the threads, a batch slice each; the
-backward's two passes (dx and dW) are independent, so they run side by side, a thread each on
-two threads, each on the whole batch (one hand-off, and dW rounds the same on one thread and
-on two); with more threads each pass is also split over the batch. On tiny planes dW is one
-GEMM over N·H·W instead of N products of rank H·W. Measurements: benchmarks/README.md,
-"Fast conv kernels".
+forward's N per-sample products are shared out over the threads in small batch slices; the
+backward's two passes (dx and dW) are independent, so they run side by side: dW as two
+partial sums over halves of the batch (two on any number of threads, so that it rounds the
+same on all), dx in small batch slices that the threads take as they come free. On tiny
+planes dW is one GEMM over N·H·W instead of N products of rank H·W. Measurements:
+benchmarks/README.md, "Fast conv kernels".
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ import numpy as np
 
 from minigrad.autograd import Context, Function
 from minigrad.fast.threads import (
+    batch_parts,
     for_each_part,
-    get_num_threads,
     run_tasks,
     split_batch,
     sum_in_batch_order,
 )
 
+# dW's partial sums over the batch: two, one per thread on two threads (more threads share out
+# dx's slices around them); always two, so that dW rounds the same on any number of threads
+WEIGHT_GRAD_PARTS = 2
 # below this many pixels per plane, the weight gradient is one GEMM over N*H*W rather than N
 # products of rank H*W (the two were about even from 6×6 on)
 SMALL_PLANE = 32
@@ -65,17 +68,20 @@ class PointwiseConv2d(Function):
         want_dx, want_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         dx3: np.ndarray | None = None
         dw_parts: dict[int, np.ndarray] = {}
-        # the threads shared between the passes, each pass split into that many batch slices
-        parts = split_batch(n, get_num_threads() // max(1, want_dx + want_dw))
+        total_bytes = (want_dx + want_dw) * (g3.nbytes + x3.nbytes)
         tasks: list[Callable[[], None]] = []
+        if want_dw:
+            # first, as the longest tasks: dW in WEIGHT_GRAD_PARTS batch slices, a number that
+            # does not depend on the threads, so that dW rounds the same on any number of them
+            tasks += [partial(_weight_grad_part, g3, x3, rows, dw_parts)
+                      for rows in split_batch(n, WEIGHT_GRAD_PARTS)]
         if want_dx:
             dx3 = np.empty(x3.shape, dtype=g.dtype)
-            # dx[n] = Wᵀ · g[n]: (C_in, C_out) · (n, C_out, H*W) -> (n, C_in, H*W)
+            # dx[n] = Wᵀ · g[n]: (C_in, C_out) · (n, C_out, H*W) -> (n, C_in, H*W), in small
+            # batch slices that fill in around dW
             tasks += [partial(np.matmul, w.reshape(c_out, c_in).T, g3[rows], out=dx3[rows])
-                      for rows in parts]
-        if want_dw:
-            tasks += [partial(_weight_grad_part, g3, x3, rows, dw_parts) for rows in parts]
-        run_tasks(tasks, (want_dx + want_dw) * (g3.nbytes + x3.nbytes))
+                      for rows in batch_parts(n, total_bytes)]
+        run_tasks(tasks, total_bytes)
         dx = None if dx3 is None else dx3.reshape(x.shape)
         dw = None
         if want_dw:

@@ -17,7 +17,7 @@ import numpy as np
 
 from minigrad.autograd import Context, Function
 from minigrad.fast.chunk_sums import sum_chunks_in_batch_order
-from minigrad.fast.threads import for_each_chunk, for_each_part
+from minigrad.fast.threads import for_each_chunk
 
 
 class BatchNormFunction(Function):
@@ -84,14 +84,16 @@ def _centre(x3, mean):
 
 
 def _channel_sum_over_threads(x3):
-    """_channel_sum of a whole array: the per-sample sums one batch slice per thread, then
-    added over the batch in one go, so the result is the same on any number of threads."""
+    """_channel_sum of a whole array: the per-sample sums batch chunk by batch chunk over the
+    threads, then added over the batch in one go. The chunks do not depend on the number of
+    threads, nor then does the result (BLAS rounds a row's sum differently depending on how
+    many rows it is given at once)."""
     per_sample = np.empty(x3.shape[:2], dtype=x3.dtype)
 
     def sample_sums(rows: slice) -> None:
         _sample_sums(x3[rows], out=per_sample[rows])
 
-    for_each_part(sample_sums, x3.shape[0], x3.nbytes)
+    for_each_chunk(sample_sums, x3.shape[0], _sample_bytes(x3))
     return per_sample.sum(axis=0)
 
 
