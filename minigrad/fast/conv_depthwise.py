@@ -16,7 +16,8 @@ What it does differently from `minigrad.reference.conv.DepthwiseConv2d`, and why
   buffers), so a tile's input, accumulator and product stay in cache across all KH·KW taps.
   The tiles are independent, so with `minigrad.set_num_threads(n)` each thread takes the
   next tile whenever it is free; tiles of equal size, as many as give every thread the same
-  number of channels.
+  number of channels. A tile's phase planes go to a buffer of the thread's own, zeroed once;
+  they are never stored for all channels (backward splits them again from the saved x).
 
 Measurements behind these choices: benchmarks/README.md, "Fast conv kernels".
 """
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minigrad.autograd import Context, Function, is_grad_enabled
+from minigrad.autograd import Context, Function
 from minigrad.fast.threads import share_out, split_for_threads
 from minigrad.reference.conv import output_size
 
@@ -109,24 +110,18 @@ def _phase_views(phases: np.ndarray, plan: PlanePlan, n: int
         yield planes[:, a * sw + b], (rows, cols), (in_rows, in_cols)
 
 
-def split_phases(x: np.ndarray, plan: PlanePlan, out: np.ndarray) -> None:
-    """Write the phase planes of x (N, c, H, W) zero-padded into out (c, S, N·Hph·Wph + tail):
-    zeros, then one strided copy per phase straight from x.
-    """
-    out[...] = 0  # one contiguous pass: zeroing the thin borders alone is slower
-    copy_phases(x, plan, out)
-
-
 def copy_phases(x: np.ndarray, plan: PlanePlan, out: np.ndarray) -> None:
-    """split_phases without the zeros: only the positions that hold input pixels are written,
-    the same ones for every x, so a buffer zeroed once stays zero-padded across tiles."""
+    """Write the phase planes of x (N, c, H, W) into out (c, S, N·Hph·Wph + tail), one strided
+    copy per phase: only the positions that hold input pixels are written, the same ones for
+    every x, so a buffer zeroed once stays zero-padded across tiles."""
     x_c = x.transpose(1, 0, 2, 3)  # (N, c, H, W) -> (c, N, H, W), a view
     for plane, (rows, cols), (in_rows, in_cols) in _phase_views(out, plan, x.shape[0]):
         plane[:, :, rows, cols] = x_c[:, :, in_rows, in_cols]
 
 
 def merge_phases(dphases: np.ndarray, plan: PlanePlan, dx: np.ndarray) -> None:
-    """The adjoint of split_phases: dphases (c, S, N·Hph·Wph + tail) -> dx (N, c, H, W).
+    """The adjoint of copy_phases into a zeroed buffer: dphases (c, S, N·Hph·Wph + tail) ->
+    dx (N, c, H, W).
 
     Every input pixel inside the planes sits in exactly one phase; the pixels past them are
     read by no tap, so their gradient is 0.
@@ -148,34 +143,26 @@ def _tiles(n_channels: int, channel_bytes: int, total_bytes: int) -> tuple[int, 
 
 
 def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, plan: PlanePlan,
-                      phases: np.ndarray | None, y: np.ndarray) -> None:
-    """Fill phases (C, S, N·Hph·Wph + tail) from x (N, C, H, W), then
-    y (N, C, OH, OW) = b + Σ_k w_taps[k] · (tap k's slice of the phases), tile by tile; the
-    tiles are shared out over the threads. With phases None (nothing saved for backward) each
-    thread splits its tiles into one buffer of its own, zeroed once, that stays in cache.
-    """
+                      y: np.ndarray) -> None:
+    """y (N, C, OH, OW) = b + Σ_k w_taps[k] · (tap k's slice of the phase planes of x), tile
+    by tile; the tiles are shared out over the threads, and each thread splits its tiles into
+    one buffer of its own, zeroed once, that stays in cache."""
     (oh, ow), (hph, wph), n = plan.out_hw, plan.phase_hw, x.shape[0]
     span = n * plan.plane_len
-    phase_shape = (plan.stride[0] * plan.stride[1], span + plan.tail)  # one channel's
-    channel_bytes = phase_shape[0] * phase_shape[1] * y.itemsize
-    tile, tiles = _tiles(x.shape[1], channel_bytes + 2 * span * y.itemsize,
-                         x.shape[1] * channel_bytes)
+    phase_bytes = _phase_bytes(plan, n, y.itemsize)
+    tile, tiles = _tiles(x.shape[1], phase_bytes + 2 * span * y.itemsize,
+                         x.shape[1] * phase_bytes)
     y_c = y.transpose(1, 0, 2, 3)  # (N, C, OH, OW) -> (C, N, OH, OW), a view
 
     def run(my_tiles: Iterator[slice]) -> None:
         acc = np.empty((tile, span), dtype=y.dtype)
         product = np.empty_like(acc)
-        own = np.zeros((0 if phases is not None else tile, *phase_shape), dtype=y.dtype)
+        phases = _phase_buffer(plan, tile, n, y.dtype)
         for t in my_tiles:
             c = t.stop - t.start
-            if phases is not None:
-                tile_phases = phases[t]
-                split_phases(x[:, t], plan, tile_phases)
-            else:
-                tile_phases = own[:c]
-                copy_phases(x[:, t], plan, tile_phases)
+            copy_phases(x[:, t], plan, phases[:c])
             for k, (s, offset) in enumerate(plan.taps):
-                np.multiply(tile_phases[:, s, offset:offset + span], w_taps[k, t, None],
+                np.multiply(phases[:c, s, offset:offset + span], w_taps[k, t, None],
                             out=product[:c] if k else acc[:c])
                 if k:
                     acc[:c] += product[:c]
@@ -184,28 +171,44 @@ def depthwise_forward(x: np.ndarray, w_taps: np.ndarray, b: np.ndarray | None, p
             # (c, N*Hph*Wph) -> (c, N, Hph, Wph), the rows past OH and columns past OW dropped
             y_c[t] = acc[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow]
 
-    share_out(run, tiles, x.shape[1] * channel_bytes)
+    share_out(run, tiles, x.shape[1] * phase_bytes)
 
 
-def depthwise_backward(g: np.ndarray, phases: np.ndarray, w_taps: np.ndarray, plan: PlanePlan,
+def depthwise_backward(g: np.ndarray, x: np.ndarray, w_taps: np.ndarray, plan: PlanePlan,
                        dw_taps: np.ndarray | None, dx: np.ndarray | None) -> None:
-    """Fill dw_taps (K, C) and dx (N, C, H, W) from g (N, C, OH, OW), tile by tile; the tiles
-    are shared out over the threads."""
-    span = g.shape[0] * plan.plane_len
-    tile, tiles = _tiles(g.shape[1], 2 * (phases[0].size + span) * phases.itemsize,
-                         phases.nbytes)
+    """Fill dw_taps (K, C) and dx (N, C, H, W) from g (N, C, OH, OW) and x (N, C, H, W), tile
+    by tile; the tiles are shared out over the threads. Each thread splits x's phase planes
+    again, a tile at a time, into a buffer of its own (only when dw is wanted: dx needs
+    none)."""
+    n = g.shape[0]
+    span = n * plan.plane_len
+    phase_bytes = _phase_bytes(plan, n, g.itemsize)
+    tile, tiles = _tiles(g.shape[1], 2 * (phase_bytes + span * g.itemsize),
+                         g.shape[1] * phase_bytes)
     step = _BackwardTiles(g.transpose(1, 0, 2, 3),  # (N, C, OH, OW) -> (C, N, OH, OW), a view
-                          phases, w_taps, plan, dw_taps, dx)
+                          x, w_taps, plan, dw_taps, dx)
 
     def run(my_tiles: Iterator[slice]) -> None:
         # the dropped outputs get gradient 0, so they add nothing to dw or dx
         g_wide = np.zeros((tile, span), dtype=g.dtype)
-        scratch = (g_wide, np.empty_like(g_wide),
-                   np.empty((tile, *phases.shape[1:]), dtype=phases.dtype))
+        phases = _phase_buffer(plan, tile if dw_taps is not None else 0, n, g.dtype)
+        dphases = np.empty((tile if dx is not None else 0, *phases.shape[1:]), dtype=g.dtype)
+        scratch = (g_wide, np.empty_like(g_wide), phases, dphases)
         for t in my_tiles:
             step.tile(t, *scratch)
 
-    share_out(run, tiles, phases.nbytes)
+    share_out(run, tiles, g.shape[1] * phase_bytes)
+
+
+def _phase_bytes(plan: PlanePlan, n: int, itemsize: int) -> int:
+    """The bytes of one channel's phase planes."""
+    return plan.stride[0] * plan.stride[1] * (n * plan.plane_len + plan.tail) * itemsize
+
+
+def _phase_buffer(plan: PlanePlan, channels: int, n: int, dtype: np.dtype) -> np.ndarray:
+    """Zeros for the phase planes of `channels` channels, (channels, S, N·Hph·Wph + tail)."""
+    return np.zeros((channels, plan.stride[0] * plan.stride[1], n * plan.plane_len + plan.tail),
+                    dtype=dtype)
 
 
 @dataclass
@@ -213,7 +216,7 @@ class _BackwardTiles:
     """What every tile of one depthwise backward reads and writes; `tile` runs one tile."""
 
     g_c: np.ndarray
-    phases: np.ndarray
+    x: np.ndarray
     w_taps: np.ndarray
     plan: PlanePlan
     dw_taps: np.ndarray | None
@@ -225,21 +228,24 @@ class _BackwardTiles:
         self.order = [*self.writers.values(),
                       *(k for k in range(len(self.plan.taps)) if k not in self.writers.values())]
 
-    def tile(self, t: slice, g_wide: np.ndarray, product: np.ndarray,
+    def tile(self, t: slice, g_wide: np.ndarray, product: np.ndarray, phases: np.ndarray,
              dphases: np.ndarray) -> None:
-        """dw_taps[:, t] and dx[:, t] of the channels t, in the scratch buffers given."""
+        """dw_taps[:, t] and dx[:, t] of the channels t, in the scratch buffers given (phases
+        zero-padded, for dw; dphases, for dx)."""
         c, n, span = t.stop - t.start, self.g_c.shape[1], g_wide.shape[1]
         (oh, ow), (hph, wph) = self.plan.out_hw, self.plan.phase_hw
         # (c, N*Hph*Wph) -> (c, N, Hph, Wph)
         g_wide[:c].reshape(c, n, hph, wph)[:, :, :oh, :ow] = self.g_c[t]
+        if self.dw_taps is not None:
+            copy_phases(self.x[:, t], self.plan, phases[:c])
         if self.dx is not None:
             for s in range(dphases.shape[1]):
                 dphases[:c, s, span if s in self.writers else 0:] = 0
         for k in self.order:
             s, offset = self.plan.taps[k]
             if self.dw_taps is not None:
-                _channel_dots(self.phases[t, s, offset:offset + span], g_wide[:c],
-                                  self.dw_taps[k, t])
+                _channel_dots(phases[:c, s, offset:offset + span], g_wide[:c],
+                              self.dw_taps[k, t])
             if self.dx is None:
                 continue
             if self.writers.get(s) == k:
@@ -296,10 +302,12 @@ class DepthwiseConv2d(Function):
     Computes what `minigrad.reference.conv.DepthwiseConv2d` computes; the sums over taps run
     as whole-plane multiply-adds on the flat phase planes of the module docstring, a tile of
     channels at a time. For m > 1 the input channels are repeated m times first, so that
-    output channel o meets its own copy; dx then sums the m copies back. Saved: the phase
-    planes of xp, w as (KH·KW, C_out); nothing when no grad is recorded (eval), and then each
-    thread splits its tiles into one buffer of its own, zeroed once, instead of zeroing and
-    filling the phase planes of all channels. See docs/derivations.md#depthwise-convolution.
+    output channel o meets its own copy; dx then sums the m copies back. Saved: x (its
+    channels repeated, for m > 1), w as (KH·KW, C_out); nothing when no grad is recorded.
+    The phase planes are never stored whole: forward and backward each split a tile of
+    channels at a time into a buffer of their own, zeroed once, that stays in cache (a
+    stored copy would cost a write of the input's size to memory and as much memory until
+    backward). See docs/derivations.md#depthwise-convolution.
     """
 
     @staticmethod
@@ -309,20 +317,16 @@ class DepthwiseConv2d(Function):
         plan = plan_planes((h, width), (kh, kw), stride, padding, dilation)
         x = repeat_channels(x, c_out)  # channel c -> c·m, ..., c·m + m − 1
         ctx.shapes = (plan, (n, c_in, h, width), w.shape)
-        records = is_grad_enabled() and any(ctx.needs_input_grad)
-        phases = (np.empty((c_out, stride[0] * stride[1], n * plan.plane_len + plan.tail),
-                           dtype=x.dtype) if records else None)
         # (C_out, 1, KH, KW) -> (KH*KW, C_out): one row of channel weights per tap
         w_taps = np.ascontiguousarray(w.reshape(c_out, kh * kw).T)
         y = np.empty((n, c_out, *plan.out_hw), dtype=x.dtype)
-        depthwise_forward(x, w_taps, b, plan, phases, y)
-        if records:
-            ctx.save_for_backward(phases, w_taps)
+        depthwise_forward(x, w_taps, b, plan, y)
+        ctx.save_for_backward(x, w_taps)
         return y
 
     @staticmethod
     def backward(ctx: Context, g):
-        phases, w_taps = ctx.saved_tensors
+        x, w_taps = ctx.saved_tensors
         plan, (n, c_in, h, width), w_shape = ctx.shapes
         c_out, _, kh, kw = w_shape
         dx_rep = dw_taps = dx = dw = db = None
@@ -331,7 +335,7 @@ class DepthwiseConv2d(Function):
         if ctx.needs_input_grad[1]:
             dw_taps = np.empty((kh * kw, c_out), dtype=g.dtype)
         if dx_rep is not None or dw_taps is not None:
-            depthwise_backward(g, phases, w_taps, plan, dw_taps, dx_rep)
+            depthwise_backward(g, x, w_taps, plan, dw_taps, dx_rep)
         if dx_rep is not None:
             dx = sum_channel_copies(dx_rep, c_in)
         if dw_taps is not None:
