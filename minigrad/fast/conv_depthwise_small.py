@@ -27,7 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from minigrad.autograd import Context, Function
 from minigrad.fast.conv_depthwise import repeat_channels, sum_channel_copies
-from minigrad.fast.conv_depthwise_matrix import matrix_forward, uses_matrix
+from minigrad.fast.conv_depthwise_matrix import matrix_backward, matrix_forward, uses_matrix
 from minigrad.fast.threads import for_each_chunk, sum_in_batch_order
 from minigrad.reference.conv import output_size
 
@@ -44,9 +44,9 @@ class DepthwiseConv2d(Function):
     """Depthwise convolution (any channel multiplier m = C_out / C_in) on small planes,
     channels last (module docstring). Computes what `minigrad.reference.conv.DepthwiseConv2d`
     computes; for m > 1 the input channels are repeated m times first and dx sums the copies
-    back. Inputs of at most 8×8 pixels run the forward as one matrix per channel
+    back. Inputs of at most 8×8 pixels run forward and backward as matrices per channel
     (`conv_depthwise_matrix`). Saved: the padded NHWC input (C_out channels; for those tiny
-    inputs the NCHW input, padded by backward) and w as (KH, KW, C_out).
+    inputs the NCHW input) and w as (KH, KW, C_out).
     """
 
     @staticmethod
@@ -58,8 +58,8 @@ class DepthwiseConv2d(Function):
         # (C, 1, KH, KW) -> (KH, KW, C): one row of channel weights per tap
         w_uvc = np.ascontiguousarray(w.reshape(c, kh, kw).transpose(1, 2, 0))
         x = repeat_channels(x, c)
-        ctx.padded_later = uses_matrix(x.shape[2:])
-        if ctx.padded_later:  # backward pads x channels-last itself, if it needs dw
+        ctx.matrix = uses_matrix(x.shape[2:])
+        if ctx.matrix:  # backward also runs as matrices per channel, on x as it is
             ctx.save_for_backward(x, w_uvc)
             return matrix_forward(x, w, b, stride, padding, dilation)
         xp = pad_channels_last(x, padding)
@@ -87,8 +87,9 @@ def small_conv_backward(ctx: Context, g: np.ndarray, in_hw: tuple[int, int]
     """(dx with C_out channels, dw as (KH, KW, C_out)) of the forward; None where not needed."""
     xp, w_uvc = ctx.saved_tensors
     stride, padding, dilation = ctx.geometry
-    if ctx.padded_later and ctx.needs_input_grad[1]:
-        xp = pad_channels_last(xp, padding)  # (N, C, H, W) -> (N, Hp, Wp, C)
+    if ctx.matrix:  # xp is x itself, (N, C, H, W)
+        return matrix_backward(xp, g, w_uvc, stride, padding, dilation,
+                               ctx.needs_input_grad[0], ctx.needs_input_grad[1])
     border = gather_padding(w_uvc.shape[:2], stride, padding, dilation)
     dx = dw_uvc = None
     if ctx.needs_input_grad[0] and border is not None:

@@ -1,5 +1,6 @@
 """The channels-last depthwise kernel for small planes, alone and inside conv2d, vs torch and
-finite differences; and the phase-plane kernel, forced onto the same small shapes."""
+finite differences; and the phase-plane kernel and the per-channel matrices (forward and
+backward), each forced onto the same small shapes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch.nn.functional as TF
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minigrad.fast import conv_depthwise_matrix
 from minigrad.fast import conv_depthwise_small as small
 from minigrad.nn.functional import conv2d
 from tests.helpers import (
@@ -83,9 +85,21 @@ def test_small_plane_input_grad_by_gather_matches_torch(problem):
     np.testing.assert_allclose(dx, dx_ref, atol=1e-10)
 
 
+# (MAX_SMALL_PLANE, MAX_MATRIX_PLANE) that send every case to one depthwise kernel
+KERNELS = {"phase_planes": (0, 0), "small_planes": (10**9, 0), "matrices": (10**9, 10**9)}
+
+
+def _use_kernel(monkeypatch, name: str) -> None:
+    max_small_plane, max_matrix_plane = KERNELS[name]
+    monkeypatch.setattr(small, "MAX_SMALL_PLANE", max_small_plane)
+    monkeypatch.setattr(conv_depthwise_matrix, "MAX_MATRIX_PLANE", max_matrix_plane)
+
+
 @pytest.mark.parametrize(("stride", "padding"), [((2, 1), (1, 1)), ((1, 1), (1, 3))],
                          ids=["stride_2", "padding_past_the_kernel"])
-def test_small_plane_input_grad_scatters_where_gather_cannot(stride, padding):
+def test_small_plane_input_grad_scatters_where_gather_cannot(stride, padding, monkeypatch):
+    # the channels-last kernel, not the matrices that inputs this small take by default
+    _use_kernel(monkeypatch, "small_planes")
     # 3×3 kernel, dilation 1: the gather needs stride 1 and a padding of at most 2 per side
     borders = (padding[0], padding[0], padding[1], padding[1])
     assert small.gather_padding((3, 3), stride, borders, (1, 1)) is None
@@ -109,9 +123,9 @@ def test_small_plane_kernel_keeps_float32():
         np.float32
 
 
-@pytest.mark.parametrize("max_small_plane", [0, 10**9], ids=["phase_planes", "small_planes"])
-def test_depthwise_conv2d_matches_torch_on_either_kernel(monkeypatch, max_small_plane):
-    monkeypatch.setattr(small, "MAX_SMALL_PLANE", max_small_plane)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_depthwise_conv2d_matches_torch_on_every_kernel(monkeypatch, kernel):
+    _use_kernel(monkeypatch, kernel)
 
     @given(case=conv_cases("depthwise"))
     def check(case):
@@ -124,10 +138,10 @@ def test_depthwise_conv2d_matches_torch_on_either_kernel(monkeypatch, max_small_
     check()
 
 
-@pytest.mark.parametrize("max_small_plane", [0, 10**9], ids=["phase_planes", "small_planes"])
-def test_depthwise_conv2d_backward_matches_finite_differences_on_either_kernel(
-        monkeypatch, max_small_plane):
-    monkeypatch.setattr(small, "MAX_SMALL_PLANE", max_small_plane)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_depthwise_conv2d_backward_matches_finite_differences_on_every_kernel(
+        monkeypatch, kernel):
+    _use_kernel(monkeypatch, kernel)
     rng = np.random.default_rng(3)
     # channel multiplier 2, stride 2 on odd sizes, asymmetric dilation
     arrays = [rng.standard_normal((2, 3, 7, 5)), rng.standard_normal((6, 1, 3, 2)),
@@ -136,9 +150,11 @@ def test_depthwise_conv2d_backward_matches_finite_differences_on_either_kernel(
     check_finite_differences(lambda *t: conv2d(*t, **kwargs), arrays)
 
 
+@pytest.mark.parametrize("kernel", ["small_planes", "matrices"])
 @pytest.mark.parametrize("padding", [(1, 2), "same"], ids=["stride_1", "stride_1_same"])
-def test_small_plane_stride_1_backward_matches_finite_differences(padding):
+def test_small_plane_stride_1_backward_matches_finite_differences(padding, kernel, monkeypatch):
     # stride 1 takes the gather for dx; "same" with an even kernel pads unevenly
+    _use_kernel(monkeypatch, kernel)
     rng = np.random.default_rng(4)
     arrays = [rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((3, 1, 3, 4)),
               rng.standard_normal(3)]
