@@ -55,6 +55,9 @@ def set_num_threads(n: int) -> None:
     its own either way, so the other matrix products (`linear`, `matmul`, the general conv's
     im2col product; small in a MobileNet) run on one thread.
 
+    The kernels split their work so that results are the same bits on any number of threads
+    (tests/test_performance_guards.py checks training steps on 1 to 4).
+
     Args:
         n: a positive int; 1 runs everything on the calling thread.
     """
