@@ -2,11 +2,13 @@
 and the pool the fast kernels share their work over.
 
 NumPy releases the GIL inside its loops, so large elementwise work split over the batch runs
-in parallel (`for_each_chunk`), and so do the pointwise convolution's matrix products, one
-batch slice per thread (`for_each_part`) or one independent pass per thread (`run_tasks`). A
-`matmul` keeps the GIL when its stack holds 500 products or fewer, so kernels that run on the
-pool use `np.dot` on a 2-D view, or `einsum`, for small stacks of products. Every NumPy call
-takes the GIL back when it returns, so the pool's work is made of calls on about 1 MiB each.
+in parallel (`for_each_chunk`), and so do the pointwise convolution's matrix products, in
+batch slices (`for_each_part`) or as independent tasks (`run_tasks`). Every region of shared
+work is one queue of items that each thread takes from when it is free (`share_out`). A
+`matmul` keeps the GIL when its stack holds 500 products or fewer. Every NumPy call takes the
+GIL back when it returns, so the pool's work is made of calls on about 1 MiB each. Results
+never depend on the thread count: work whose rounding depends on how it is split goes in
+chunks of a fixed size, never in one part per thread.
 BLAS itself is kept to one thread when the optional `threadpoolctl` is installed: OpenBLAS's
 idle workers spin and take the core that minigrad's next chunk needs. Measurements (what two
 threads gain, and why): benchmarks/README.md, "The thread pool".
