@@ -110,11 +110,11 @@ def matrix_backward(x: np.ndarray, g: np.ndarray, w_uvc: np.ndarray, stride: tup
 
     # chunks of channels that do not depend on the threads, so that neither do the sums over
     # each tap's pairs (NumPy adds up a row differently depending on how many rows it gets)
-    channel_bytes = (x[:, 0].nbytes + g[:, 0].nbytes) * (want_dx + want_dw) + taps.size * g.itemsize
-    for_each_chunk(part, c, channel_bytes)
-    # (KH*KW, C) -> (KH, KW, C)
-    return (None if dx is None else dx.reshape(x.shape)), (None if dw is None else
-                                                           dw.reshape(kh, kw, c))
+    passes = want_dx + want_dw
+    for_each_chunk(part, c, passes * (x[:, 0].nbytes + g[:, 0].nbytes) + taps.size * g.itemsize)
+    dx_nchw = None if dx is None else dx.reshape(x.shape)
+    dw_uvc = None if dw is None else dw.reshape(kh, kw, c)  # (KH*KW, C) -> (KH, KW, C)
+    return dx_nchw, dw_uvc
 
 
 @lru_cache(maxsize=64)
