@@ -18,6 +18,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,9 @@ def depthwise_calls(model, x: np.ndarray) -> list[tuple[tuple, tuple, dict]]:
     return calls
 
 
-def layer_work(x_shape: tuple, w_shape: tuple, geometry: dict, seed: int) -> bench.Work:
-    """Forward + backward of one depthwise layer in both frameworks, on the same data."""
+def layer_runs(x_shape: tuple, w_shape: tuple, geometry: dict, seed: int
+               ) -> dict[str, Callable[[], None]]:
+    """Forward + backward of one depthwise layer in each framework, on the same data."""
     import torch
 
     import minigrad
@@ -78,11 +80,10 @@ def layer_work(x_shape: tuple, w_shape: tuple, geometry: dict, seed: int) -> ben
         y.backward(torch.from_numpy(g))
         t_x.grad = t_w.grad = None
 
-    return bench.Work(f"depthwise {x_shape} {w_shape}",
-                      {"minigrad": minigrad_run, "torch": torch_run})
+    return {"minigrad": minigrad_run, "torch": torch_run}
 
 
-def block_median_ms(run, repeat: int) -> float:
+def block_median_ms(run: Callable[[], None], repeat: int) -> float:
     """The median of `repeat` runs in a row, after two warm-up runs. A layer is short: run
     right after a torch op, minigrad's runs would meet torch's OpenMP workers still spinning on
     the other core (benchmarks/README.md, `bench_ops.py`), so each framework runs a block."""
@@ -110,10 +111,10 @@ def main() -> None:
     calls = depthwise_calls(mg_model, x)
     step = bench.Work("step", {"minigrad": bench.minigrad_train_step(mg_model, x, labels),
                                "torch": bench.torch_train_step(torch_model, x, labels)})
-    layers = [layer_work(*call, seed=i) for i, call in enumerate(calls)]
+    layers = [layer_runs(*call, seed=i) for i, call in enumerate(calls)]
     step.time_interleaved(args.repeat, warmup=2)
     step_ms = step.medians()
-    depthwise_ms = {key: sum(block_median_ms(work.runs[key], args.repeat) for work in layers)
+    depthwise_ms = {key: sum(block_median_ms(runs[key], args.repeat) for runs in layers)
                     for key in step_ms}
     rest_ms = {key: step_ms[key] - depthwise_ms[key] for key in step_ms}
     print(f"{args.model}, batch {args.batch}, {args.threads} thread(s), training step, "
