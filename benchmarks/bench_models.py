@@ -79,6 +79,20 @@ def _set_threads(threads: int) -> None:
     set_num_threads(threads)
 
 
+def parse_one_model_args(description: str, repeat: int) -> argparse.Namespace:
+    """--model, --batch, --threads (1 by default, set for both frameworks here) and --repeat:
+    the arguments of the scripts that study one model (profile_eval, depthwise_share)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--model", default="mobilenet_v2",
+                   choices=["mobilenet_v2", "mobilenet_v3_small"])
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=repeat)
+    args = p.parse_args()
+    _set_threads(args.threads)
+    return args
+
+
 @dataclass
 class Work:
     """One timed piece of work: a callable per framework ('minigrad', 'torch', 'torch_cl')."""

@@ -14,7 +14,6 @@ measured:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -98,14 +97,7 @@ def block_median_ms(run: Callable[[], None], repeat: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="mobilenet_v2",
-                   choices=["mobilenet_v2", "mobilenet_v3_small"])
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--repeat", type=int, default=9)
-    args = p.parse_args()
-    bench._set_threads(args.threads)
+    args = bench.parse_one_model_args(__doc__.split("\n")[0], repeat=9)
     x, labels = bench._data(args.model, args.batch)
     mg_model, torch_model, _ = bench._twin_pair(args.model)
     calls = depthwise_calls(mg_model, x)

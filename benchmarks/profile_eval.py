@@ -13,7 +13,6 @@ of its ms per forward, summed over the layers of the group:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -128,14 +127,7 @@ def medians(runs: list[tuple[dict[str, float], float]]) -> tuple[dict[str, float
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="mobilenet_v2",
-                   choices=["mobilenet_v2", "mobilenet_v3_small"])
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--repeat", type=int, default=5)
-    args = p.parse_args()
-    bench._set_threads(args.threads)
+    args = bench.parse_one_model_args(__doc__.split("\n")[0], repeat=5)
     x, _ = bench._data(args.model, args.batch)
     mg_model, torch_model, _ = bench._twin_pair(args.model)
     timers = {"minigrad": minigrad_timer(mg_model, x), "torch": torch_timer(torch_model, x)}
